@@ -1,0 +1,7 @@
+"""``python -m maskssl`` (and ``torchrun -m maskssl``) run the CLI."""
+
+import sys
+
+from maskssl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,58 @@
+"""From a config to live objects: resolve the recipe, build the modality and the composite model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from maskssl import registry
+from maskssl.config import RunConfig, from_mapping, load_yaml, parse_overrides, resolve
+from maskssl.errors import ConfigError
+from maskssl.interfaces import Modality
+from maskssl.model import MaskedAutoencoder
+
+
+def load_config(
+    modality: str | None = None, config_path: str | Path | None = None, overrides: list[str] | None = None
+) -> RunConfig:
+    """Resolve a run's config: core defaults < modality recipe < YAML file < ``key=value`` overrides.
+
+    The modality comes from ``modality`` (the CLI's --modality), else the file's ``modality`` key,
+    else the core default ("image"); the two may not disagree.
+    """
+    file_values = load_yaml(config_path) if config_path is not None else {}
+    override_values = parse_overrides(list(overrides or []))
+    from_file = file_values.get("modality")
+    if modality is not None and from_file is not None and modality != from_file:
+        raise ConfigError(f"--modality {modality} disagrees with modality: {from_file} in {config_path}")
+    name = override_values.get("modality") or modality or from_file or RunConfig.modality
+    modality_cls = registry.get("modality", name)
+    return resolve(modality_cls.default_recipe, {**file_values, "modality": name}, override_values)
+
+
+def build_modality(config: RunConfig) -> Modality:
+    """The modality plugin named by the config, with its ``data`` and ``model`` sections checked."""
+    cls = registry.get("modality", config.modality)
+    data = from_mapping(cls.data_config, config.data, "data")
+    model = from_mapping(cls.model_config, config.model, "model")
+    return cls(data, model)
+
+
+def build_model(modality: Modality, config: RunConfig) -> MaskedAutoencoder:
+    """Encoder, one decoder per view, masker and weighted regularizers, as the config says."""
+    encoder = modality.build_encoder(dict(config.encoder))
+    decoders = [modality.build_decoder(dict(config.decoder), encoder) for _ in range(config.views)]
+    masker = registry.create("masker", config.masker)
+    regularizers: dict[str, tuple[float, Any]] = {}
+    for name, section in config.regularizers.items():
+        options = {k: v for k, v in section.items() if k != "weight"}
+        regularizer = registry.create("regularizer", {"name": name, **options}, prefix=f"regularizers.{name}")
+        regularizers[name] = (float(section["weight"]), regularizer)
+    return MaskedAutoencoder(
+        encoder=encoder,
+        decoders=decoders,
+        masker=masker,
+        reconstruction=modality.reconstruction_loss,
+        regularizers=regularizers,
+        reconstruction_weight=config.reconstruction_weight,
+    )

@@ -1,0 +1,194 @@
+"""Run configuration: typed defaults in code, YAML recipes, dotted ``key=value`` overrides.
+
+Precedence, lowest first: the defaults below, the modality's ``default_recipe``, the YAML file
+(``--config``), then command-line overrides such as ``train.epochs=5 masker.ratio=0.6``. Every key is
+checked: a typo is an error that names the key and lists the valid ones.
+
+Sections:
+    modality      name of the modality plugin ("image", ...)
+    data, model   the modality's own dataclasses (``Modality.data_config`` / ``model_config``)
+    encoder, decoder, masker   {name: <registered name>, **options of that component}
+    views         number of masked views per sample (1: MAE, 2: double masking)
+    regularizers  {<registered name>: {weight: float, **options}}
+    reconstruction_weight  factor on the summed reconstruction losses
+    train         ``TrainConfig`` below
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+
+from maskssl.errors import ConfigError
+from maskssl.typecheck import coerce
+
+D = TypeVar("D")
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and bookkeeping of the shared training loop."""
+
+    epochs: int = 10
+    max_steps: int | None = None
+    """Stop after this many optimizer steps even if epochs remain (None: run all epochs)."""
+    batch_size: int = 64
+    """Samples per process per micro-batch; the effective batch is batch_size * accum_steps * processes."""
+    accum_steps: int = 1
+    lr: float | None = None
+    """Peak learning rate; None means MAE's rule blr * effective_batch / 256."""
+    blr: float = 1.5e-4
+    min_lr: float = 0.0
+    warmup_epochs: float = 0.0
+    weight_decay: float = 0.05
+    betas: tuple[float, float] = (0.9, 0.95)
+    clip_grad: float | None = None
+    """Clip the global gradient norm to this value (None: no clipping)."""
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    """auto: bf16 autocast on CUDA, fp32 on CPU."""
+    device: str = "auto"
+    """auto: CUDA when available, else CPU; or any torch device string."""
+    num_workers: int = 0
+    log_every: int = 10
+    ckpt_every: int = 0
+    """Save a checkpoint every N optimizer steps; 0 means at the end of every epoch."""
+    keep_checkpoints: int = 2
+    seed: int = 0
+
+
+@dataclass
+class RunConfig:
+    """A whole run. ``data`` and ``model`` are checked by the modality's own dataclasses."""
+
+    modality: str = "image"
+    data: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] = field(default_factory=dict)
+    encoder: dict[str, Any] = field(default_factory=dict)
+    decoder: dict[str, Any] = field(default_factory=dict)
+    masker: dict[str, Any] = field(default_factory=lambda: {"name": "random", "ratio": 0.75})
+    views: int = 1
+    regularizers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reconstruction_weight: float = 1.0
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def from_mapping(cls: type[D], values: dict[str, Any], prefix: str = "") -> D:
+    """Build dataclass ``cls`` from ``values``, rejecting unknown keys and wrong types."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{prefix or 'config'} must be a mapping of keys to values, got {values!r}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for key, value in values.items():
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f" Did you mean '{(prefix + '.') if prefix else ''}{close[0]}'?" if close else ""
+            raise ConfigError(f"unknown config key '{dotted}'; valid keys: {', '.join(fields)}.{hint}")
+        hint_type = hints[key]
+        if dataclasses.is_dataclass(hint_type):
+            kwargs[key] = from_mapping(hint_type, value, dotted)
+        else:
+            kwargs[key] = coerce(value, hint_type, dotted)
+    return cls(**kwargs)
+
+
+def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with ``update`` merged in, mappings recursively."""
+    merged = copy.deepcopy(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def parse_overrides(overrides: list[str]) -> dict[str, Any]:
+    """Turn ``["train.epochs=5", "masker.name=block"]`` into a nested dict; values are parsed as YAML."""
+    nested: dict[str, Any] = {}
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"override '{item}' is not of the form key=value (for example train.epochs=5)")
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override '{item}': the value is not valid YAML ({exc.problem})") from exc
+        node = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"override '{item}' conflicts with an earlier override of '{part}'")
+            node = child
+        node[parts[-1]] = value
+    return nested
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML recipe; errors name the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file '{path}' does not exist; pass the path of a YAML recipe (see configs/)")
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"config file '{path}' is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config file '{path}' must hold a mapping of sections (modality, train, ...)")
+    return loaded
+
+
+def resolve(
+    modality_recipe: dict[str, Any], file_values: dict[str, Any], overrides: dict[str, Any]
+) -> RunConfig:
+    """Merge core defaults < modality recipe < file < overrides, and check every section the core owns."""
+    merged = deep_merge(deep_merge(deep_merge(RunConfig().to_dict(), modality_recipe), file_values), overrides)
+    config = from_mapping(RunConfig, merged)
+    _check_sections(config)
+    return config
+
+
+def _check_sections(config: RunConfig) -> None:
+    if config.views < 1:
+        raise ConfigError(f"views={config.views}: need at least 1 masked view")
+    for name, section in config.regularizers.items():
+        if not isinstance(section, dict) or "weight" not in section:
+            raise ConfigError(f"regularizers.{name} needs a weight, e.g. regularizers.{name}.weight=0.01")
+        coerce(section["weight"], float, f"regularizers.{name}.weight")
+    train = config.train
+    for key in ("epochs", "batch_size", "accum_steps", "log_every", "keep_checkpoints"):
+        if getattr(train, key) < 1:
+            raise ConfigError(f"train.{key}={getattr(train, key)} must be at least 1")
+    if train.max_steps is not None and train.max_steps < 1:
+        raise ConfigError(f"train.max_steps={train.max_steps} must be at least 1 (or null for all epochs)")
+    if train.ckpt_every < 0 or train.num_workers < 0 or train.warmup_epochs < 0:
+        raise ConfigError("train.ckpt_every, train.num_workers and train.warmup_epochs cannot be negative")
+
+
+def save_yaml(values: dict[str, Any], path: Path) -> None:
+    """Write a config as YAML (tuples as lists, so it loads back with safe_load)."""
+    path.write_text(yaml.safe_dump(_plain(values), sort_keys=False))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

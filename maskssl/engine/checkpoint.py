@@ -1,0 +1,82 @@
+"""Checkpoints written atomically, loaded without executing pickled code, newest good one first.
+
+Layout: ``<run>/checkpoints/step_00000100.pt``. A file is written to ``*.tmp``, flushed to disk and
+renamed into place, so a crash leaves either the old set or the old set plus a complete new file.
+Older files beyond ``keep`` are removed only after the new one is in place.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from maskssl.errors import CheckpointError
+
+FORMAT = "maskssl-checkpoint-v1"
+_NAME = re.compile(r"^step_(\d+)\.pt$")
+
+
+def checkpoint_dir(run_dir: Path) -> Path:
+    return run_dir / "checkpoints"
+
+
+def list_checkpoints(run_dir: Path) -> list[Path]:
+    """Checkpoint files of a run, oldest step first."""
+    folder = checkpoint_dir(run_dir)
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def save_checkpoint(state: dict[str, Any], run_dir: Path, step: int, keep: int) -> Path:
+    """Atomically write ``state`` as the checkpoint of ``step``; keep the newest ``keep`` files."""
+    folder = checkpoint_dir(run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"step_{step:08d}.pt"
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        torch.save({"format": FORMAT, **state}, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(folder)
+    for old in list_checkpoints(run_dir)[:-keep]:
+        old.unlink()
+    return path
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Load one checkpoint with ``weights_only=True``; CheckpointError if it is corrupt or foreign."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated zip, bad pickle, unsafe content: all mean "not usable"
+        raise CheckpointError(f"checkpoint {path} is corrupt or unreadable ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a maskssl checkpoint (expected format {FORMAT})")
+    return state
+
+
+def load_latest(run_dir: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest checkpoint of a run that loads; corrupt newer ones are skipped with a warning."""
+    for path in reversed(list_checkpoints(run_dir)):
+        try:
+            return path, load_checkpoint(path)
+        except CheckpointError as exc:
+            warnings.warn(f"{exc}; falling back to an older checkpoint", stacklevel=2)
+    return None
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,319 @@
+"""The one training loop every modality shares.
+
+One process:   maskssl train --modality image --out runs/digits
+Several:       torchrun --nproc_per_node=2 -m maskssl train --modality image --out runs/digits
+Several nodes: torchrun --nnodes=2 --node_rank=R --master_addr=HOST --nproc_per_node=8 -m maskssl train ...
+
+Every optimizer step is a pure function of (checkpoint, step): the data order comes from
+(seed, epoch), masks and dropout from (seed, step, rank). That is what makes ``--resume`` exact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from maskssl.build import build_modality, build_model
+from maskssl.config import RunConfig, save_yaml
+from maskssl.distributed import DistInfo, init_distributed
+from maskssl.engine.checkpoint import list_checkpoints, load_latest, save_checkpoint
+from maskssl.engine.data import EpochSampler, make_loader
+from maskssl.engine.device import autocast, autocast_dtype, select_device
+from maskssl.engine.metrics import MetricsLog
+from maskssl.engine.optim import build_optimizer, param_groups
+from maskssl.engine.schedule import lr_at
+from maskssl.errors import CheckpointError, ConfigError, MaskSSLError, NonFiniteLossError
+
+
+class TrainingInterrupted(MaskSSLError):
+    """SIGINT or SIGTERM arrived; a checkpoint of the last finished step was written."""
+
+
+@dataclass
+class TrainResult:
+    """Where a run went and how it ended."""
+
+    run_dir: Path
+    step: int
+    loss: float | None
+
+
+def step_seed(seed: int, step: int, rank: int) -> int:
+    """The seed of masks and dropout at ``step`` on ``rank``."""
+    return (seed * 1_000_003 + step) * 1_009 + rank
+
+
+def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse to mix two runs in one directory unless told to resume or overwrite."""
+    holds_run = (run_dir / "config.yaml").exists() or bool(list_checkpoints(run_dir))
+    if resume:
+        if not list_checkpoints(run_dir):
+            raise CheckpointError(f"--resume: no checkpoint in {run_dir}/checkpoints; start a new run instead")
+    elif holds_run and not overwrite:
+        raise ConfigError(
+            f"{run_dir} already holds a run; pass --resume to continue it, --overwrite to replace it, "
+            f"or choose another --out"
+        )
+    elif holds_run:
+        for path in list_checkpoints(run_dir):
+            path.unlink()
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+class _StopFlag:
+    """Turns SIGINT / SIGTERM into a flag the loop reads between steps (main thread only)."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopFlag:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.signal = signum
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
+def train(
+    config: RunConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool | None = None,
+) -> TrainResult:
+    """Pretrain the model ``config`` describes; write config, metrics and checkpoints to ``run_dir``.
+
+    Args:
+        resume: continue from the newest good checkpoint in ``run_dir``.
+        overwrite: replace a run already in ``run_dir``.
+        progress: show a progress bar (default: when stderr is a terminal); else log lines.
+    """
+    run_dir = Path(run_dir)
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = select_device(config.train.device, local_rank)
+    dist_info = init_distributed(device.type)
+    try:
+        if dist_info.is_main:
+            prepare_run_dir(run_dir, resume, overwrite)
+            save_yaml(config.to_dict(), run_dir / "config.yaml")
+        if dist_info.enabled:
+            dist.barrier()
+        show = sys.stderr.isatty() if progress is None else progress
+        return _Trainer(config, run_dir, device, dist_info, resume, show and dist_info.is_main).run()
+    finally:
+        if dist_info.enabled and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+class _Trainer:
+    """State of one training run; ``run`` is the loop."""
+
+    def __init__(
+        self, config: RunConfig, run_dir: Path, device: torch.device, dist_info: DistInfo, resume: bool, show: bool
+    ) -> None:
+        self.config, self.run_dir, self.device, self.dist = config, run_dir, device, dist_info
+        self.show = show
+        train_cfg = config.train
+        self.modality = build_modality(config)
+        dataset = self.modality.build_dataset("train")
+        self.sampler = EpochSampler(len(dataset), train_cfg.seed, dist_info.rank, dist_info.world_size)
+        self.loader, batches_per_epoch = make_loader(
+            dataset, self.sampler, train_cfg.batch_size, self.modality.collate, train_cfg.num_workers,
+            pin_memory=device.type == "cuda",
+        )
+        self.steps_per_epoch = batches_per_epoch // train_cfg.accum_steps
+        if self.steps_per_epoch == 0:
+            raise ConfigError(
+                f"train.accum_steps={train_cfg.accum_steps} is more than the {batches_per_epoch} batches per epoch"
+            )
+        self.total_steps = train_cfg.epochs * self.steps_per_epoch
+        self.stop_step = min(self.total_steps, train_cfg.max_steps or self.total_steps)
+        self.warmup_steps = round(train_cfg.warmup_epochs * self.steps_per_epoch)
+        effective_batch = train_cfg.batch_size * train_cfg.accum_steps * dist_info.world_size
+        self.peak_lr = train_cfg.lr if train_cfg.lr is not None else train_cfg.blr * effective_batch / 256
+
+        torch.manual_seed(train_cfg.seed)  # identical initial weights on every rank
+        self.model = build_model(self.modality, config).to(device)
+        self.optimizer = build_optimizer(
+            param_groups(self.model, train_cfg.weight_decay), self.peak_lr, train_cfg.betas, device
+        )
+        self.amp_dtype = autocast_dtype(train_cfg.precision, device)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp_dtype is torch.float16)
+        self.start_step = self._restore() if resume else 0
+        self.ddp = (
+            DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
+            if dist_info.enabled
+            else None
+        )
+        self.metrics = MetricsLog(run_dir, dist_info.is_main, self.start_step if resume else None)
+        self.last_saved_step: int | None = self.start_step if resume else None
+
+    # -- checkpoints -------------------------------------------------------------------------------
+    def _state(self, step: int) -> dict[str, Any]:
+        return {
+            "step": step,
+            "modality": self.config.modality,
+            "world_size": self.dist.world_size,
+            "config": self.config.to_dict(),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+        }
+
+    def _save(self, step: int) -> None:
+        if self.dist.is_main:
+            save_checkpoint(self._state(step), self.run_dir, step, self.config.train.keep_checkpoints)
+        self.last_saved_step = step
+        if self.dist.enabled:
+            dist.barrier()
+
+    def _restore(self) -> int:
+        found = load_latest(self.run_dir)
+        if found is None:
+            raise CheckpointError(f"no readable checkpoint in {self.run_dir}/checkpoints to resume from")
+        path, state = found
+        if state["modality"] != self.config.modality:
+            raise CheckpointError(f"{path} is a '{state['modality']}' checkpoint, this run is '{self.config.modality}'")
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as exc:
+            raise CheckpointError(f"{path} holds a different model than this config builds: {exc}") from exc
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        return int(state["step"])
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def run(self) -> TrainResult:
+        cfg = self.config.train
+        forward = self.ddp if self.ddp is not None else self.model
+        generator = torch.Generator(device=self.device)
+        bar = tqdm(total=self.stop_step, initial=self.start_step, disable=not self.show, unit="step")
+        step, loss_value = self.start_step, None
+        window_start, window_samples = time.perf_counter(), 0
+        with _StopFlag() as stop:
+            while step < self.stop_step:
+                epoch, step_in_epoch = divmod(step, self.steps_per_epoch)
+                self.sampler.set_position(epoch, step_in_epoch * cfg.accum_steps * cfg.batch_size)
+                batches = iter(self.loader)
+                while step < self.stop_step and step // self.steps_per_epoch == epoch:
+                    lr = lr_at(step, self.peak_lr, cfg.min_lr, self.warmup_steps, self.total_steps)
+                    for group in self.optimizer.param_groups:
+                        group["lr"] = lr
+                    seed = step_seed(cfg.seed, step, self.dist.rank)
+                    torch.manual_seed(seed)
+                    generator.manual_seed(seed)
+                    step_loss, terms = self._accumulate(forward, batches, generator)
+                    self._check(step, step_loss, stop)
+                    if cfg.clip_grad is not None:
+                        self.scaler.unscale_(self.optimizer)
+                        torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad)
+                    self.scaler.step(self.optimizer)
+                    self.scaler.update()
+                    self.optimizer.zero_grad(set_to_none=True)
+                    step += 1
+                    window_samples += cfg.batch_size * cfg.accum_steps * self.dist.world_size
+                    bar.update(1)
+                    if step % cfg.log_every == 0 or step == self.stop_step:
+                        loss_value = self._log(step, epoch, lr, step_loss, terms, window_start, window_samples, bar)
+                        window_start, window_samples = time.perf_counter(), 0
+                    at_epoch_end = step % self.steps_per_epoch == 0
+                    if (cfg.ckpt_every and step % cfg.ckpt_every == 0) or (not cfg.ckpt_every and at_epoch_end):
+                        self._save(step)
+                    if stop.signal is not None:
+                        break
+                if stop.signal is not None:
+                    break
+        bar.close()
+        if self.last_saved_step != step:
+            self._save(step)
+        self.metrics.close()
+        if stop.signal is not None and step < self.stop_step:
+            raise TrainingInterrupted(
+                f"stopped by signal {signal.Signals(stop.signal).name} after step {step}; the checkpoint is in "
+                f"{self.run_dir}/checkpoints; continue with --resume --out {self.run_dir}"
+            )
+        return TrainResult(run_dir=self.run_dir, step=step, loss=loss_value)
+
+    def _accumulate(
+        self, forward: torch.nn.Module, batches: Any, generator: torch.Generator
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Forward and backward over accum_steps micro-batches; returns the mean loss and terms (detached)."""
+        accum = self.config.train.accum_steps
+        step_loss = torch.zeros((), device=self.device)
+        terms: dict[str, torch.Tensor] = {}
+        for micro in range(accum):
+            tokens = self.modality.tokenize(next(batches), self.device)
+            sync = self.ddp is None or micro == accum - 1
+            with contextlib.nullcontext() if sync else self.ddp.no_sync():  # type: ignore[union-attr]
+                with autocast(self.device, self.amp_dtype):
+                    out = forward(tokens, generator)
+                self.scaler.scale(out.loss / accum).backward()
+            step_loss += out.loss.detach().float() / accum
+            for name, value in out.terms.items():
+                terms[name] = terms.get(name, 0) + value.detach().float() / accum
+        return step_loss, terms
+
+    def _check(self, step: int, step_loss: torch.Tensor, stop: _StopFlag) -> None:
+        """Stop on a non-finite loss (all ranks agree) before the optimizer touches the weights."""
+        flags = torch.stack([(~torch.isfinite(step_loss)).float(), torch.tensor(float(stop.signal is not None))])
+        flags = flags.to(self.device)
+        if self.dist.enabled:
+            dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+            if flags[1] > 0 and stop.signal is None:
+                stop.signal = signal.SIGTERM
+        if flags[0] > 0:
+            kept = f"step {self.last_saved_step}" if self.last_saved_step is not None else "none was written yet"
+            raise NonFiniteLossError(
+                f"the loss became {step_loss.item()} at step {step + 1}; training stopped and the last good "
+                f"checkpoint ({kept}) is kept in {self.run_dir}/checkpoints. Lower the learning rate "
+                f"(train.blr / train.lr), set train.clip_grad=1.0, or use train.precision=fp32"
+            )
+
+    def _log(
+        self,
+        step: int,
+        epoch: int,
+        lr: float,
+        step_loss: torch.Tensor,
+        terms: dict[str, torch.Tensor],
+        window_start: float,
+        window_samples: int,
+        bar: tqdm,
+    ) -> float:
+        values = torch.stack([step_loss, *terms.values()])
+        if self.dist.enabled:
+            dist.all_reduce(values)
+            values /= self.dist.world_size
+        loss, *term_values = values.tolist()
+        record: dict[str, Any] = {"step": step, "epoch": epoch, "loss": loss}
+        record.update(dict(zip(terms, term_values)))
+        elapsed = time.perf_counter() - window_start
+        record.update({"lr": lr, "samples_per_s": window_samples / max(elapsed, 1e-9)})
+        self.metrics.log(record)
+        if self.show:
+            bar.set_postfix(loss=f"{loss:.4f}")
+        elif self.dist.is_main:
+            parts = " ".join(f"{k} {v:.4g}" for k, v in record.items() if k not in ("step", "epoch"))
+            print(f"step {step}/{self.stop_step} epoch {epoch} {parts}", file=sys.stderr, flush=True)
+        return loss

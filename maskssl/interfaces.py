@@ -1,0 +1,196 @@
+"""The four pieces every masked autoencoder is made of, and the plugin face of a modality.
+
+Shapes used throughout (B = batch, L = tokens per sample, V = masked views, D = feature width):
+
+    Tokens.targets   [B, L, T]   what the decoder must predict per token (T values per token)
+    mask             [B, L] bool True = hidden (MAE's "1 = removed")
+    Encoded.latent   [B, S, D]   encoder states; S is encoder-specific (e.g. 1 + visible tokens)
+    Encoded.pooled   [B, D]      one feature per sample (e.g. [CLS]); regularizers read it
+    Decoded.prediction [B, L, T] prediction for every token (the loss reads the hidden ones)
+    Decoded.hidden   [B, L, Dd]  decoder states per token, before the prediction head
+
+The core never looks inside ``Tokens.inputs``: it belongs to the modality (images [B, C, H, W],
+point groups [B, L, K, 3], node features ...) and is read only by that modality's encoder.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+
+@dataclass
+class Tokens:
+    """A batch after tokenization, on the training device.
+
+    Attributes:
+        inputs: the modality's raw input, read by its encoder only (e.g. images [B, C, H, W]).
+        targets: [B, L, T] reconstruction target of each token.
+        positions: [B, L, P] per-token positions (patch coordinates, group centres) or None.
+        grid: the tokens' spatial layout when they form a grid, e.g. (H/p, W/p), for structured maskers.
+        labels: [B] class labels when the dataset has them (evaluation only), else None.
+        context: anything else the modality's encoder or loss needs (edge indices, ...).
+    """
+
+    inputs: Any
+    targets: Tensor
+    positions: Tensor | None = None
+    grid: tuple[int, ...] | None = None
+    labels: Tensor | None = None
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def batch_size(self) -> int:
+        return self.targets.shape[0]
+
+    @property
+    def num_tokens(self) -> int:
+        return self.targets.shape[1]
+
+    @property
+    def device(self) -> torch.device:
+        return self.targets.device
+
+
+@dataclass
+class Encoded:
+    """Encoder output for one masked view.
+
+    Attributes:
+        latent: [B, S, D] encoder states handed to the decoder.
+        pooled: [B, D] one feature per sample, the input of sample-level regularizers.
+    """
+
+    latent: Tensor
+    pooled: Tensor
+
+
+@dataclass
+class Decoded:
+    """Decoder output for one masked view.
+
+    Attributes:
+        prediction: [B, L, T] predicted targets for every token position.
+        hidden: [B, L, Dd] decoder states per token before the prediction head.
+    """
+
+    prediction: Tensor
+    hidden: Tensor
+
+
+@dataclass
+class ViewOutput:
+    """Everything one masked view produced: its mask [B, L], encoder and decoder outputs."""
+
+    mask: Tensor
+    encoded: Encoded
+    decoded: Decoded
+
+
+class Masker(ABC):
+    """Decides which tokens are hidden. Pure: the same generator state gives the same mask.
+
+    Subclasses take their options as keyword arguments (they become the config's ``masker.*`` keys)
+    and must hide exactly ``num_hidden(L)`` tokens per sample, so that encoders which drop hidden
+    tokens can batch the visible ones.
+    """
+
+    def __init__(self, ratio: float = 0.75) -> None:
+        if not 0.0 < ratio < 1.0:
+            raise ValueError(f"mask ratio must be in (0, 1), got {ratio}; set masker.ratio=0.75 for example")
+        self.ratio = ratio
+
+    def num_hidden(self, num_tokens: int) -> int:
+        """MAE's count: ``L - int(L * (1 - ratio))`` hidden tokens out of L."""
+        return num_tokens - int(num_tokens * (1.0 - self.ratio))
+
+    @abstractmethod
+    def __call__(self, tokens: Tokens, generator: torch.Generator | None = None) -> Tensor:
+        """Return a bool mask [B, L] on ``tokens.device``; True = hidden."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(ratio={self.ratio})"
+
+
+class Encoder(nn.Module, ABC):
+    """Encodes a masked view. ``mask=None`` means nothing is hidden (feature extraction).
+
+    Attributes:
+        embed_dim: width D of ``Encoded.latent`` and ``Encoded.pooled``.
+    """
+
+    embed_dim: int
+
+    @abstractmethod
+    def forward(self, tokens: Tokens, mask: Tensor | None = None) -> Encoded:
+        """tokens: the batch; mask: [B, L] bool (True = hidden) or None. Returns Encoded."""
+
+
+class Decoder(nn.Module, ABC):
+    """Predicts the targets of every token of a view from the encoder's output."""
+
+    @abstractmethod
+    def forward(self, encoded: Encoded, mask: Tensor, tokens: Tokens) -> Decoded:
+        """encoded: this view's encoder output; mask: [B, L] bool (True = hidden). Returns Decoded."""
+
+
+class Regularizer(nn.Module, ABC):
+    """A loss term over all views of a batch (e.g. uniformity of pooled features).
+
+    Implementations that compare samples must use the global batch under DDP and give gradients
+    that do not depend on how the batch is split over processes (see ``maskssl.distributed``).
+    """
+
+    @abstractmethod
+    def forward(self, views: list[ViewOutput]) -> Tensor:
+        """views: the V views of one batch. Returns a scalar."""
+
+
+class Modality(ABC):
+    """The plugin face of a modality: data, tokenization, model parts and reconstruction loss.
+
+    A modality is built from the ``data`` and ``model`` sections of a run's config, which are
+    validated against the dataclasses ``data_config`` and ``model_config``. It builds its encoder
+    and decoders from the ``encoder`` / ``decoder`` sections through the registry, injecting what
+    it knows from the data (image size, channels, token count ...).
+    """
+
+    name: ClassVar[str]
+    data_config: ClassVar[type]
+    model_config: ClassVar[type]
+    default_recipe: ClassVar[dict[str, Any]] = {}
+    """Overrides of the core defaults (masker, train ...) for ``maskssl train --modality NAME``."""
+
+    def __init__(self, data: Any, model: Any) -> None:
+        self.data = data
+        self.model = model
+
+    @abstractmethod
+    def build_dataset(self, split: str) -> Dataset:
+        """The dataset for ``split`` ("train" or "test"), loaded from a local root (no downloads)."""
+
+    def collate(self, samples: list[Any]) -> Any:
+        """Turn dataset samples into a batch; the default stacks like torch's default_collate."""
+        return torch.utils.data.default_collate(samples)
+
+    @abstractmethod
+    def tokenize(self, batch: Any, device: torch.device) -> Tokens:
+        """Move a collated batch to ``device`` and turn it into Tokens (no learned parameters here)."""
+
+    @abstractmethod
+    def build_encoder(self, section: dict[str, Any]) -> Encoder:
+        """Build the encoder from the config's ``encoder`` section ({name, **options})."""
+
+    @abstractmethod
+    def build_decoder(self, section: dict[str, Any], encoder: Encoder) -> Decoder:
+        """Build one decoder from the config's ``decoder`` section for ``encoder``'s width."""
+
+    @abstractmethod
+    def reconstruction_loss(self, decoded: Decoded, mask: Tensor, tokens: Tokens) -> Tensor:
+        """Scalar reconstruction loss of one view, on hidden tokens (mask [B, L], True = hidden)."""
+

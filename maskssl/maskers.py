@@ -1,0 +1,45 @@
+"""Core maskers: MAE-exact random masking, and independent masked views of one batch."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from maskssl.interfaces import Masker, Tokens
+
+
+def random_mask(
+    batch_size: int, num_tokens: int, num_hidden: int, generator: torch.Generator | None, device: torch.device
+) -> Tensor:
+    """MAE's per-sample random masking as a bool mask [B, L] with exactly ``num_hidden`` True per row.
+
+    As in MAE: argsort uniform noise; the first ``L - num_hidden`` indices stay visible.
+    """
+    noise = torch.rand(batch_size, num_tokens, generator=generator, device=device)  # [B, L]
+    ids_shuffle = torch.argsort(noise, dim=1)  # ascending: small noise is kept
+    mask = torch.ones(batch_size, num_tokens, dtype=torch.bool, device=device)  # True = hidden
+    keep = ids_shuffle[:, : num_tokens - num_hidden]  # [B, L_visible]
+    return mask.scatter(1, keep, False)
+
+
+class RandomMasker(Masker):
+    """Uniform random masking (MAE): every sample hides exactly ``L - int(L * (1 - ratio))`` tokens."""
+
+    def __call__(self, tokens: Tokens, generator: torch.Generator | None = None) -> Tensor:
+        return random_mask(
+            tokens.batch_size, tokens.num_tokens, self.num_hidden(tokens.num_tokens), generator, tokens.device
+        )
+
+
+def sample_views(masker: Masker, tokens: Tokens, num_views: int, generator: torch.Generator | None) -> Tensor:
+    """``num_views`` independent masks of the same batch, stacked as bool [V, B, L].
+
+    Views draw one after another from ``generator``, so they are independent yet reproducible.
+    Works with any masker (random, block, a user's own); nothing here is modality-specific.
+    """
+    return torch.stack([masker(tokens, generator) for _ in range(num_views)])
+
+
+def hidden_in_all(masks: Tensor) -> Tensor:
+    """Tokens hidden in every view: bool [B, L] from masks [V, B, L] (Point-CMAE's co-masked set)."""
+    return masks.all(dim=0)

@@ -1,0 +1,1 @@
+"""Modality-agnostic regularizers; each reads the views' outputs and returns a scalar."""

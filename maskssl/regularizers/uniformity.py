@@ -1,0 +1,44 @@
+"""U-MAE's uniformity term (Zhang, Wang & Wang, "How Mask Matters", NeurIPS 2022).
+
+L_unif = mean over all pairs (i, j) of the global batch of (z_i . z_j)^2, with z the L2-normalised
+pooled encoder feature of the masked view. As in the public code the diagonal is included (each
+entry is 1, adding 1/N), there is no temperature, and features are not detached.
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from maskssl.distributed import gather_with_grad
+from maskssl.interfaces import Regularizer, ViewOutput
+
+
+def uniformity_loss(features: Tensor, include_diagonal: bool = True) -> Tensor:
+    """Mean squared cosine similarity of the rows of ``features`` [N, D]; a scalar in [0, 1].
+
+    Orthonormal rows give 1/N (only the diagonal counts), identical rows give 1. With
+    ``include_diagonal=False`` only pairs of different rows count (the paper's formula).
+    """
+    z = F.normalize(features.float(), dim=-1)  # [N, D]
+    sim_sq = (z @ z.T).square()  # [N, N]
+    if include_diagonal:
+        return sim_sq.mean()
+    n = z.shape[0]
+    return (sim_sq.sum() - sim_sq.diagonal().sum()) / (n * (n - 1))
+
+
+class UniformityRegularizer(Regularizer):
+    """Uniformity of each view's pooled feature over the global batch, averaged over views.
+
+    Args:
+        include_diagonal: count each sample with itself (public U-MAE code, default) or not (paper).
+    """
+
+    def __init__(self, include_diagonal: bool = True) -> None:
+        super().__init__()
+        self.include_diagonal = include_diagonal
+
+    def forward(self, views: list[ViewOutput]) -> Tensor:
+        losses = [uniformity_loss(gather_with_grad(v.encoded.pooled), self.include_diagonal) for v in views]
+        return sum(losses) / len(losses)

@@ -1,0 +1,81 @@
+"""Check and gently coerce config values against type annotations (int -> float, list -> tuple)."""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from maskssl.errors import ConfigError
+
+
+def coerce(value: Any, annotation: Any, key: str) -> Any:
+    """Return ``value`` converted to ``annotation`` where that is lossless, else raise ConfigError.
+
+    Supports Any, bool, int, float, str, None, Optional/Union, Literal, list[...], tuple[...], dict.
+    ``key`` is the dotted config key, used in the message.
+    """
+    if annotation is Any or annotation is typing.Any:
+        return value
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        for option in args:
+            try:
+                return coerce(value, option, key)
+            except ConfigError:
+                continue
+        raise _mismatch(value, annotation, key)
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise ConfigError(f"{key}={value!r} is not allowed; choose one of {', '.join(map(repr, args))}")
+    if annotation is type(None) or annotation is None:
+        if value is None:
+            return None
+        raise _mismatch(value, annotation, key)
+    if annotation is bool:
+        if isinstance(value, bool):
+            return value
+        raise _mismatch(value, annotation, key)
+    if annotation is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise _mismatch(value, annotation, key)
+    if annotation is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise _mismatch(value, annotation, key)
+    if annotation is str:
+        if isinstance(value, str):
+            return value
+        raise _mismatch(value, annotation, key)
+    if origin in (list, tuple) or annotation in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            raise _mismatch(value, annotation, key)
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(args) != len(value):
+                raise ConfigError(f"{key} needs {len(args)} values, got {len(value)}: {value!r}")
+            return tuple(coerce(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+        item = args[0] if args else Any
+        items = [coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+        return tuple(items) if (origin or annotation) is tuple else items
+    if origin is dict or annotation is dict:
+        if isinstance(value, dict):
+            return value
+        raise _mismatch(value, annotation, key)
+    if isinstance(annotation, type):
+        if isinstance(value, annotation):
+            return value
+        raise _mismatch(value, annotation, key)
+    return value
+
+
+def _mismatch(value: Any, annotation: Any, key: str) -> ConfigError:
+    name = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+    return ConfigError(f"{key}={value!r} has the wrong type: expected {name}")
