@@ -4,6 +4,7 @@
     from maskssl import register_masker        # extend it from Python
 """
 
+from maskssl.build import load_config
 from maskssl.errors import ConfigError, MaskSSLError
 from maskssl.interfaces import Decoded, Decoder, Encoded, Encoder, Masker, Modality, Regularizer, Tokens, ViewOutput
 from maskssl.model import MaskedAutoencoder, StepOutput
@@ -16,6 +17,8 @@ from maskssl.registry import (
     register_modality,
     register_regularizer,
 )
+
+from maskssl.engine import TrainResult, train
 
 __version__ = "0.1.0"
 
@@ -31,13 +34,16 @@ __all__ = [
     "Modality",
     "Regularizer",
     "StepOutput",
+    "TrainResult",
     "Tokens",
     "ViewOutput",
     "create",
     "list_names",
+    "load_config",
     "register_decoder",
     "register_encoder",
     "register_masker",
     "register_modality",
     "register_regularizer",
+    "train",
 ]

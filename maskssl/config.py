@@ -124,7 +124,8 @@ def parse_overrides(overrides: list[str]) -> dict[str, Any]:
         try:
             value = yaml.safe_load(raw) if raw != "" else ""
         except yaml.YAMLError as exc:
-            raise ConfigError(f"override '{item}': the value is not valid YAML ({exc.problem})") from exc
+            problem = getattr(exc, "problem", None) or exc  # ReaderError (control characters) has no .problem
+            raise ConfigError(f"override '{item}': the value is not valid YAML ({problem})") from exc
         node = nested
         parts = key.split(".")
         for part in parts[:-1]:

@@ -7,6 +7,7 @@ entry is 1, adding 1/N), there is no temperature, and features are not detached.
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -20,7 +21,7 @@ def uniformity_loss(features: Tensor, include_diagonal: bool = True) -> Tensor:
     Orthonormal rows give 1/N (only the diagonal counts), identical rows give 1. With
     ``include_diagonal=False`` only pairs of different rows count (the paper's formula).
     """
-    z = F.normalize(features.float(), dim=-1)  # [N, D]
+    z = F.normalize(features.to(torch.promote_types(features.dtype, torch.float32)), dim=-1)  # [N, D], >= fp32
     sim_sq = (z @ z.T).square()  # [N, N]
     if include_diagonal:
         return sim_sq.mean()

@@ -1,0 +1,123 @@
+"""The ``maskssl`` command end to end, in subprocesses, with the toy modality imported by path."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TOY = str(REPO / "tests" / "toy.py")
+
+
+def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "maskssl", *args], capture_output=True, text=True, cwd=cwd, timeout=300,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess, code: int = 2) -> str:
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+def test_train_end_to_end_writes_run_and_says_where(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = run("train", "--import", TOY, "--modality", "toy", "--out", str(out), "train.max_steps=5")
+    assert result.returncode == 0, result.stderr
+    assert f"run written to {out}" in result.stdout
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3, 4, 5] and all("loss" in r and "lr" in r for r in records)
+    assert "max_steps: 5" in (out / "config.yaml").read_text()
+
+
+def test_resume_continues_and_refuses_config_changes(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert run("train", "--import", TOY, "--modality", "toy", "--out", str(out), "train.max_steps=3").returncode == 0
+    again = run("train", "--import", TOY, "--modality", "toy", "--out", str(out))
+    assert "already holds a run" in one_line_error(again)
+    changed = run("train", "--import", TOY, "--out", str(out), "--resume", "train.lr=0.5")
+    assert "cannot change train.lr" in one_line_error(changed)
+    resumed = run("train", "--import", TOY, "--out", str(out), "--resume", "train.max_steps=6")
+    assert resumed.returncode == 0, resumed.stderr
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--modality", "toy", "train.epoch=3"], "unknown config key 'train.epoch'.*Did you mean 'train.epochs'"),
+        (["train", "--modality", "toy", "masker.ratio=1.5"], "mask ratio must be in \\(0, 1\\)"),
+        (["train", "--modality", "toy", "masker.name=rnadom"], "unknown masker 'rnadom'.*Did you mean 'random'"),
+        (["train", "--modality", "toy", "train.batch_size=big"], "train.batch_size='big' has the wrong type"),
+        (["train", "--modality", "toy", "epochs5"], "not of the form key=value"),
+        (["train", "--modality", "nope"], "unknown modality 'nope'"),
+        (["train", "--modality", "toy", "--config", "missing.yaml"], "does not exist"),
+        (["train", "--frobnicate"], "unrecognized arguments"),
+        (["train", "--modality", "toy", "--resume"], "--resume needs --out"),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+    import re
+
+    line = one_line_error(run(*args[:1], "--import", TOY, *args[1:], cwd=tmp_path))
+    assert re.search(message, line), line
+
+
+def test_malformed_yaml_names_the_line(tmp_path: Path) -> None:
+    recipe = tmp_path / "bad.yaml"
+    recipe.write_text("train:\n  epochs: 3\n  batch_size: [1,\n")
+    line = one_line_error(run("train", "--import", TOY, "--config", str(recipe), cwd=tmp_path))
+    assert "not valid YAML at line" in line
+
+
+def test_user_masker_registered_in_a_module_is_usable_by_name(tmp_path: Path) -> None:
+    (tmp_path / "mymasks.py").write_text(
+        "import torch\n"
+        "from maskssl import Masker, register_masker\n"
+        "@register_masker('first_tokens')\n"
+        "class FirstTokens(Masker):\n"
+        "    calls = 0\n"
+        "    def __call__(self, tokens, generator=None):\n"
+        "        mask = torch.zeros(tokens.batch_size, tokens.num_tokens, dtype=torch.bool, device=tokens.device)\n"
+        "        mask[:, : self.num_hidden(tokens.num_tokens)] = True\n"
+        "        return mask\n"
+    )
+    out = tmp_path / "run"
+    result = run(
+        "train", "--import", TOY, "--import", "mymasks", "--modality", "toy", "--out", str(out),
+        "masker.name=first_tokens", "train.max_steps=2", cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "name: first_tokens" in (out / "config.yaml").read_text()
+
+
+def test_plugins_list_shows_core_components() -> None:
+    result = run("plugins", "list")
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert rows[0] == ["KIND", "NAME", "DISTRIBUTION", "VERSION", "STATUS"]
+    assert ["masker", "random", "maskssl", "0.1.0", "ok"] in rows
+    assert ["regularizer", "uniformity", "maskssl", "0.1.0", "ok"] in rows
+
+
+def test_torchrun_two_processes_train_with_gloo(tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "maskssl",
+         "train", "--import", TOY, "--modality", "toy", "--out", str(out), "regularizers.uniformity.weight=0.1",
+         "train.max_steps=4"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3, 4]  # rank 0 alone writes
+    assert result.stdout.count("run written to") == 1
