@@ -9,7 +9,8 @@ Sections:
     data, model   the modality's own dataclasses (``Modality.data_config`` / ``model_config``)
     encoder, decoder, masker   {name: <registered name>, **options of that component}
     views         number of masked views per sample (1: MAE, 2: double masking)
-    regularizers  {<registered name>: {weight: float, **options}}
+    regularizers  {<registered name>: {weight: float, **options}}; ``<name>: null`` removes one
+                  (e.g. a MAE recipe drops the image default's uniformity: ``uniformity: null``)
     reconstruction_weight  factor on the summed reconstruction losses
     train         ``TrainConfig`` below
 """
@@ -160,6 +161,8 @@ def resolve(
 ) -> RunConfig:
     """Merge core defaults < modality recipe < file < overrides, and check every section the core owns."""
     merged = deep_merge(deep_merge(deep_merge(RunConfig().to_dict(), modality_recipe), file_values), overrides)
+    if isinstance(merged.get("regularizers"), dict):
+        merged["regularizers"] = {k: v for k, v in merged["regularizers"].items() if v is not None}
     config = from_mapping(RunConfig, merged)
     _check_sections(config)
     return config

@@ -1,4 +1,4 @@
-"""AdamW with MAE's weight-decay split: no decay on biases, norms and tokens/positions."""
+"""AdamW with MAE's weight-decay split: no decay on biases and norm weights (1-D tensors)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,11 @@ from torch import nn
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Two groups: decayed weights (ndim >= 2) and the rest, plus names a module lists in no_weight_decay()."""
-    skip: set[str] = set()
-    for prefix, module in model.named_modules():
-        if hasattr(module, "no_weight_decay"):
-            skip |= {f"{prefix}.{n}" if prefix else n for n in module.no_weight_decay()}
+    """Two groups, as MAE's pretraining: decayed tensors (ndim >= 2, tokens included) and 1-D ones."""
     decay, no_decay = [], []
-    for name, param in model.named_parameters():
-        if not param.requires_grad:
-            continue
-        (no_decay if param.ndim <= 1 or name in skip else decay).append(param)
+    for param in model.parameters():
+        if param.requires_grad:
+            (no_decay if param.ndim <= 1 else decay).append(param)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 

@@ -21,11 +21,14 @@ def uniformity_loss(features: Tensor, include_diagonal: bool = True) -> Tensor:
     Orthonormal rows give 1/N (only the diagonal counts), identical rows give 1. With
     ``include_diagonal=False`` only pairs of different rows count (the paper's formula).
     """
-    z = F.normalize(features.to(torch.promote_types(features.dtype, torch.float32)), dim=-1)  # [N, D], >= fp32
-    sim_sq = (z @ z.T).square()  # [N, N]
+    n = features.shape[0]
+    if not include_diagonal and n < 2:
+        raise ValueError("uniformity over pairs of different samples needs at least 2 samples in the batch")
+    with torch.autocast(features.device.type, enabled=False):  # full precision even inside a bf16 forward
+        z = F.normalize(features.to(torch.promote_types(features.dtype, torch.float32)), dim=-1)  # [N, D]
+        sim_sq = (z @ z.T).square()  # [N, N]
     if include_diagonal:
         return sim_sq.mean()
-    n = z.shape[0]
     return (sim_sq.sum() - sim_sq.diagonal().sum()) / (n * (n - 1))
 
 
