@@ -18,7 +18,7 @@ from maskssl.registry import (
     register_regularizer,
 )
 
-from maskssl.engine import TrainResult, train
+from maskssl.engine.loop import TrainResult, train
 
 __version__ = "0.1.0"
 

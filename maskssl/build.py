@@ -8,6 +8,7 @@ from typing import Any
 from maskssl import registry
 from maskssl.config import RunConfig, from_mapping, load_yaml, parse_overrides, resolve
 from maskssl.errors import ConfigError
+from maskssl.eval.probe import OnlineProbe
 from maskssl.interfaces import Modality
 from maskssl.model import MaskedAutoencoder
 
@@ -55,4 +56,7 @@ def build_model(modality: Modality, config: RunConfig) -> MaskedAutoencoder:
         reconstruction=modality.reconstruction_loss,
         regularizers=regularizers,
         reconstruction_weight=config.reconstruction_weight,
+        online_probe=(
+            OnlineProbe(encoder.embed_dim, config.online_probe_classes) if config.online_probe_classes else None
+        ),
     )

@@ -4,6 +4,8 @@
     maskssl train --config configs/image/digits_umae.yaml train.epochs=5 masker.ratio=0.6
     maskssl train --out runs/x --resume                     # continue a run from its last checkpoint
     maskssl train --import mymodule masker.name=mine        # use components registered in your module
+    maskssl eval runs/x                                     # linear probe, kNN, effective rank, alignment, uniformity
+    maskssl sweep --modality image --ratios 0.25,0.5,0.75,0.9 --out runs/sweep
     maskssl plugins list
 
 Usage errors print one line and exit 2.
@@ -14,14 +16,25 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import json
 import os
 import sys
 import time
 from pathlib import Path
 from typing import NoReturn
 
+import torch
+
 from maskssl import registry
+from maskssl.build import load_config
+from maskssl.config import load_yaml
+from maskssl.engine.device import select_device
+from maskssl.engine.loop import TrainingInterrupted, train
 from maskssl.errors import MaskSSLError, NonFiniteLossError, PluginImportError
+from maskssl.eval.evaluate import EvalSettings, evaluate, format_table, summary_rows
+from maskssl.eval.pretrained import load_pretrained
+from maskssl.eval.spectrum import plot_spectrum
+from maskssl.eval.sweep import format_sweep, plot_sweep, run_sweep
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -53,10 +66,43 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
     train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=5")
 
+    evaluate = commands.add_parser("eval", help="evaluate a pretrained encoder's frozen features")
+    evaluate.add_argument("path", type=Path, help="run directory (newest good checkpoint) or checkpoint file")
+    evaluate.add_argument("--random-init", action="store_true", help="evaluate untrained weights (baseline)")
+    _add_eval_options(evaluate)
+
+    sweep = commands.add_parser("sweep", help="pretrain and evaluate once per mask ratio")
+    sweep.add_argument("--modality", help="modality plugin (default: image)")
+    sweep.add_argument("--config", type=Path, help="YAML recipe (see configs/)")
+    sweep.add_argument("--out", type=Path, required=True, help="folder for one run per ratio and the sweep files")
+    sweep.add_argument("--ratios", type=_ratios, default=[0.25, 0.5, 0.75, 0.9], help="comma-separated mask ratios")
+    sweep.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=5")
+    _add_eval_options(sweep)
+
     plugins = commands.add_parser("plugins", help="inspect installed plugins")
     plugin_commands = plugins.add_subparsers(dest="plugins_command", required=True, parser_class=_Parser)
     plugin_commands.add_parser("list", help="every component: kind, name, distribution, version, status")
     return parser
+
+
+def _add_eval_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--knn-k", type=int, default=20, help="neighbours of the kNN classifier (default 20)")
+    parser.add_argument("--probe-epochs", type=int, default=90, help="linear-probe epochs (default 90, as MAE)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument(
+        "--import", dest="imports", action="append", default=[], metavar="MODULE",
+        help="import a module or .py file first (repeatable)",
+    )
+
+
+def _ratios(text: str) -> list[float]:
+    try:
+        ratios = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a comma-separated list of numbers") from None
+    if not ratios or any(not 0 < r < 1 for r in ratios):
+        raise argparse.ArgumentTypeError(f"mask ratios must be in (0, 1), got '{text}'")
+    return ratios
 
 
 def import_user_module(spec: str) -> None:
@@ -82,10 +128,6 @@ def import_user_module(spec: str) -> None:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from maskssl.build import load_config
-    from maskssl.config import load_yaml
-    from maskssl.engine.loop import TrainingInterrupted, train
-
     for spec in args.imports:
         import_user_module(spec)
     if args.resume:
@@ -121,6 +163,44 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_settings(args: argparse.Namespace) -> EvalSettings:
+    if args.knn_k < 1 or args.probe_epochs < 1:
+        raise MaskSSLError("--knn-k and --probe-epochs must be at least 1")
+    return EvalSettings(knn_k=args.knn_k, probe_epochs=args.probe_epochs)
+
+
+def _eval(args: argparse.Namespace) -> int:
+    for spec in args.imports:
+        import_user_module(spec)
+    device = select_device(args.device)
+    pretrained = load_pretrained(args.path, device, random_init=args.random_init)
+    report = evaluate(pretrained, device, _eval_settings(args))
+    run_dir = args.path if args.path.is_dir() else args.path.parent.parent
+    suffix = "_random_init" if args.random_init else ""
+    (run_dir / f"eval{suffix}.json").write_text(json.dumps(report, indent=2))
+    label = "random init" if args.random_init else f"step {pretrained.step}"
+    print(format_table([("run", f"{run_dir} ({label})"), *summary_rows(report)]))
+    print(f"report: {run_dir / f'eval{suffix}.json'}")
+    try:
+        plot = plot_spectrum({label: torch.tensor(report["spectrum"])}, run_dir / f"spectrum{suffix}.png")
+        print(f"spectrum: {plot}")
+    except MaskSSLError as exc:  # matplotlib is optional
+        print(f"spectrum plot skipped: {exc}", file=sys.stderr)
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    for spec in args.imports:
+        import_user_module(spec)
+    config = load_config(args.modality, args.config, args.overrides)
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = run_sweep(config, args.ratios, args.out, select_device(args.device), _eval_settings(args))
+    plot_sweep(rows, args.out / "sweep.png")
+    print(format_sweep(rows))
+    print(f"sweep: {args.out / 'sweep.json'}, plot: {args.out / 'sweep.png'}")
+    return 0
+
+
 def _plugins_list() -> int:
     rows = [("KIND", "NAME", "DISTRIBUTION", "VERSION", "STATUS")]
     for kind in registry.GROUPS:
@@ -141,8 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``maskssl`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "train":
-            return _train(args)
+        commands = {"train": _train, "eval": _eval, "sweep": _sweep}
+        if args.command in commands:
+            return commands[args.command](args)
         return _plugins_list()
     except (NonFiniteLossError, PluginImportError) as exc:
         print(f"maskssl: error: {exc}", file=sys.stderr)

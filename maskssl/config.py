@@ -12,6 +12,8 @@ Sections:
     regularizers  {<registered name>: {weight: float, **options}}; ``<name>: null`` removes one
                   (e.g. a MAE recipe drops the image default's uniformity: ``uniformity: null``)
     reconstruction_weight  factor on the summed reconstruction losses
+    online_probe_classes   number of classes of an online linear probe trained on detached features
+                  during pretraining (U-MAE's monitor; logged as probe_loss / probe_accuracy); null: off
     train         ``TrainConfig`` below
 """
 
@@ -77,6 +79,7 @@ class RunConfig:
     views: int = 1
     regularizers: dict[str, dict[str, Any]] = field(default_factory=dict)
     reconstruction_weight: float = 1.0
+    online_probe_classes: int | None = None
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -171,6 +174,8 @@ def resolve(
 def _check_sections(config: RunConfig) -> None:
     if config.views < 1:
         raise ConfigError(f"views={config.views}: need at least 1 masked view")
+    if config.online_probe_classes is not None and config.online_probe_classes < 2:
+        raise ConfigError(f"online_probe_classes={config.online_probe_classes}: a probe needs at least 2 classes")
     for name, section in config.regularizers.items():
         if not isinstance(section, dict) or "weight" not in section:
             raise ConfigError(f"regularizers.{name} needs a weight, e.g. regularizers.{name}.weight=0.01")

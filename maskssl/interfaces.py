@@ -194,3 +194,7 @@ class Modality(ABC):
     def reconstruction_loss(self, decoded: Decoded, mask: Tensor, tokens: Tokens) -> Tensor:
         """Scalar reconstruction loss of one view, on hidden tokens (mask [B, L], True = hidden)."""
 
+    def features(self, encoder: Encoder, tokens: Tokens) -> Tensor:
+        """Frozen features [B, D] for evaluation; by default the pooled output with nothing hidden."""
+        return encoder(tokens, None).pooled
+

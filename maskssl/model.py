@@ -39,6 +39,9 @@ class MaskedAutoencoder(nn.Module):
         reconstruction: the modality's loss of one view, ``(decoded, mask [B, L], tokens) -> scalar``.
         regularizers: name -> (weight, regularizer); each sees all V views.
         reconstruction_weight: factor on the summed reconstruction losses.
+        online_probe: optional ``(features [B, D], labels [B]) -> (loss, accuracy)`` module trained on
+            the first view's pooled features (it must detach them); its loss joins the total and it
+            is logged as ``probe_loss`` / ``probe_accuracy`` when the batch has labels.
     """
 
     def __init__(
@@ -49,6 +52,7 @@ class MaskedAutoencoder(nn.Module):
         reconstruction: ReconstructionLoss,
         regularizers: Mapping[str, tuple[float, Regularizer]] | None = None,
         reconstruction_weight: float = 1.0,
+        online_probe: nn.Module | None = None,
     ) -> None:
         super().__init__()
         if not decoders:
@@ -61,6 +65,7 @@ class MaskedAutoencoder(nn.Module):
         self.regularizers = nn.ModuleDict({name: reg for name, (_, reg) in regularizers.items()})
         self.regularizer_weights = {name: float(weight) for name, (weight, _) in regularizers.items()}
         self.reconstruction_weight = reconstruction_weight
+        self.online_probe = online_probe
 
     @property
     def num_views(self) -> int:
@@ -79,4 +84,7 @@ class MaskedAutoencoder(nn.Module):
         for name, regularizer in self.regularizers.items():
             terms[name] = regularizer(views)
             loss = loss + self.regularizer_weights[name] * terms[name]
+        if self.online_probe is not None and tokens.labels is not None:
+            terms["probe_loss"], terms["probe_accuracy"] = self.online_probe(views[0].encoded.pooled, tokens.labels)
+            loss = loss + terms["probe_loss"]
         return StepOutput(loss=loss, terms=terms, views=views)

@@ -12,7 +12,7 @@ import torch
 import tests.toy  # noqa: F401  (registers the toy modality)
 from maskssl import register_modality
 from maskssl.build import load_config
-from maskssl.engine import train
+from maskssl.engine.loop import train
 from maskssl.engine.checkpoint import list_checkpoints, load_checkpoint
 from maskssl.engine.loop import TrainingInterrupted
 from maskssl.engine.metrics import read_metrics
@@ -134,3 +134,12 @@ def test_corrupt_newest_checkpoint_falls_back_to_the_previous(tmp_path: Path) ->
 def test_batch_larger_than_dataset_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="larger than the 64 samples"):
         train(_config("train.batch_size=128"), tmp_path / "run", progress=False)
+
+
+def test_online_probe_is_trained_and_logged(tmp_path: Path) -> None:
+    train(_config("online_probe_classes=4", "train.epochs=6", "train.lr=0.02"), tmp_path / "run", progress=False)
+    records = read_metrics(tmp_path / "run")
+    assert all("probe_loss" in r and 0 <= r["probe_accuracy"] <= 100 for r in records)
+    early = sum(r["probe_accuracy"] for r in records[:8]) / 8
+    late = sum(r["probe_accuracy"] for r in records[-8:]) / 8
+    assert late > early + 10  # four separable classes: the head learns while the encoder trains

@@ -1,5 +1,2 @@
-"""The one training loop every modality shares, and its parts (device, schedule, checkpoints, metrics)."""
-
-from maskssl.engine.loop import TrainResult, train
-
-__all__ = ["TrainResult", "train"]
+"""The one training loop every modality shares (``loop.train``), and its parts: device, schedule,
+optimizer, data order, checkpoints, metrics."""

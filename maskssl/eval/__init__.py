@@ -1,0 +1,1 @@
+"""Evaluation of frozen features: linear probe, weighted kNN, singular spectrum, alignment and uniformity."""

@@ -1,0 +1,72 @@
+"""``maskssl eval`` and ``maskssl sweep`` end to end on tiny toy runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli import TOY, one_line_error, run
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def toy_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("eval") / "run"
+    result = run("train", "--import", TOY, "--modality", "toy", "--out", str(out), "train.epochs=4")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_eval_prints_probes_and_writes_report_and_spectrum(toy_run: Path) -> None:
+    result = run("eval", str(toy_run), "--import", TOY, "--probe-epochs", "20", "--knn-k", "5")
+    assert result.returncode == 0, result.stderr
+    for row in ("linear probe, train accuracy", "linear probe, test accuracy", "kNN accuracy (%), k=5",
+                "effective rank", "alignment", "uniformity"):
+        assert row in result.stdout
+    report = json.loads((toy_run / "eval.json").read_text())
+    assert report["step"] == 32 and not report["random_init"]
+    assert report["linear_probe"]["test_accuracy"] > 90  # four well-separated prototypes
+    assert report["knn"]["accuracy"] > 90 and report["knn"]["k"] == 5
+    assert 1.0 <= report["effective_rank"] <= report["feature_dim"]
+    assert -1.0 <= report["alignment"] <= 1.0 and 0.0 <= report["uniformity"] <= 1.0
+    assert (toy_run / "spectrum.png").read_bytes()[:8] == PNG
+
+
+def test_eval_random_init_writes_its_own_report(toy_run: Path) -> None:
+    result = run("eval", str(toy_run), "--import", TOY, "--random-init", "--probe-epochs", "5")
+    assert result.returncode == 0, result.stderr
+    report = json.loads((toy_run / "eval_random_init.json").read_text())
+    assert report["random_init"] and report["step"] == 0
+    assert (toy_run / "spectrum_random_init.png").exists()
+
+
+def test_eval_of_a_checkpoint_file(toy_run: Path) -> None:
+    checkpoint = sorted((toy_run / "checkpoints").glob("step_*.pt"))[0]
+    result = run("eval", str(checkpoint), "--import", TOY, "--probe-epochs", "5")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((toy_run / "eval.json").read_text())["step"] == int(checkpoint.stem.split("_")[1])
+
+
+def test_eval_of_a_missing_run_is_a_one_line_error(tmp_path: Path) -> None:
+    assert "neither a run directory nor a checkpoint" in one_line_error(run("eval", str(tmp_path / "nope")))
+
+
+def test_sweep_trains_and_evaluates_each_ratio(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    result = run(
+        "sweep", "--import", TOY, "--modality", "toy", "--ratios", "0.25,0.75", "--out", str(out),
+        "--probe-epochs", "5", "train.epochs=1",
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((out / "sweep.json").read_text())
+    assert [r["ratio"] for r in rows] == [0.25, 0.75]
+    assert all(r["linear_probe"] is not None and r["alignment"] is not None for r in rows)
+    assert (out / "ratio_0.25" / "eval.json").exists() and (out / "sweep.png").read_bytes()[:8] == PNG
+
+
+def test_sweep_rejects_bad_ratios(tmp_path: Path) -> None:
+    line = one_line_error(run("sweep", "--modality", "toy", "--ratios", "0.5,1.2", "--out", str(tmp_path)))
+    assert "mask ratios must be in (0, 1)" in line
