@@ -6,6 +6,7 @@
     maskssl train --import mymodule masker.name=mine        # use components registered in your module
     maskssl eval runs/x                                     # linear probe, kNN, effective rank, alignment, uniformity
     maskssl sweep --modality image --ratios 0.25,0.5,0.75,0.9 --out runs/sweep
+    maskssl export runs/x --out encoder.safetensors         # encoder weights (safetensors) + JSON metadata
     maskssl plugins list
 
 Usage errors print one line and exit 2.
@@ -35,6 +36,7 @@ from maskssl.eval.evaluate import EvalSettings, evaluate, format_table, summary_
 from maskssl.eval.pretrained import load_pretrained
 from maskssl.eval.spectrum import plot_spectrum
 from maskssl.eval.sweep import format_sweep, plot_sweep, run_sweep
+from maskssl.export import export_encoder
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -59,10 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="run directory (default: runs/<modality>-<time>)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     train.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    train.add_argument(
-        "--import", dest="imports", action="append", default=[], metavar="MODULE",
-        help="import a module or .py file first, so components it registers can be named (repeatable)",
-    )
+    _add_import_option(train)
     train.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
     train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=5")
 
@@ -79,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=5")
     _add_eval_options(sweep)
 
+    export = commands.add_parser("export", help="save a run's encoder as safetensors + JSON metadata")
+    export.add_argument("path", type=Path, help="run directory (newest good checkpoint) or checkpoint file")
+    export.add_argument("--out", type=Path, required=True, help="output file, e.g. encoder.safetensors")
+    _add_import_option(export)
+
     plugins = commands.add_parser("plugins", help="inspect installed plugins")
     plugin_commands = plugins.add_subparsers(dest="plugins_command", required=True, parser_class=_Parser)
     plugin_commands.add_parser("list", help="every component: kind, name, distribution, version, status")
@@ -89,9 +93,13 @@ def _add_eval_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--knn-k", type=int, default=20, help="neighbours of the kNN classifier (default 20)")
     parser.add_argument("--probe-epochs", type=int, default=90, help="linear-probe epochs (default 90, as MAE)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    _add_import_option(parser)
+
+
+def _add_import_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--import", dest="imports", action="append", default=[], metavar="MODULE",
-        help="import a module or .py file first (repeatable)",
+        help="import a module or .py file first, so components it registers can be named (repeatable)",
     )
 
 
@@ -135,13 +143,16 @@ def _train(args: argparse.Namespace) -> int:
             raise MaskSSLError("--resume needs --out, the run directory to continue")
         if args.config is not None:
             raise MaskSSLError("--resume continues with the run's saved config; drop --config")
-        bad = [o for o in args.overrides if not o.startswith(RESUME_OVERRIDABLE)]
+        saved = args.out / "config.yaml"
+        modality = args.modality or load_yaml(saved).get("modality")
+        config = load_config(modality, saved, args.overrides)
+        before, after = _flatten(load_config(modality, saved).to_dict()), _flatten(config.to_dict())
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        bad = [k for k in changed if k not in RESUME_OVERRIDABLE]
         if bad:
             raise MaskSSLError(
                 f"--resume cannot change {', '.join(bad)}; only {', '.join(RESUME_OVERRIDABLE)} may change"
             )
-        saved = args.out / "config.yaml"
-        config = load_config(load_yaml(saved).get("modality"), saved, args.overrides)
     else:
         config = load_config(args.modality, args.config, args.overrides)
     out = args.out
@@ -161,6 +172,17 @@ def _train(args: argparse.Namespace) -> int:
         print(f"run written to {result.run_dir} (step {result.step}, loss {loss}): "
               f"config.yaml, metrics.jsonl, checkpoints/")
     return 0
+
+
+def _flatten(values: dict, prefix: str = "") -> dict[str, object]:
+    """Nested config dict -> {"train.epochs": 5, ...}."""
+    flat: dict[str, object] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _eval_settings(args: argparse.Namespace) -> EvalSettings:
@@ -201,6 +223,14 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    for spec in args.imports:
+        import_user_module(spec)
+    weights, meta = export_encoder(args.path, args.out)
+    print(f"encoder written to {weights} (metadata: {meta}); load it with maskssl.export.load_encoder")
+    return 0
+
+
 def _plugins_list() -> int:
     rows = [("KIND", "NAME", "DISTRIBUTION", "VERSION", "STATUS")]
     for kind in registry.GROUPS:
@@ -221,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``maskssl`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
-        commands = {"train": _train, "eval": _eval, "sweep": _sweep}
+        commands = {"train": _train, "eval": _eval, "sweep": _sweep, "export": _export}
         if args.command in commands:
             return commands[args.command](args)
         return _plugins_list()

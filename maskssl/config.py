@@ -54,10 +54,14 @@ class TrainConfig:
     betas: tuple[float, float] = (0.9, 0.95)
     clip_grad: float | None = None
     """Clip the global gradient norm to this value (None: no clipping)."""
+    nonfinite_skips: int = 0
+    """Steps with a NaN/inf loss that may be skipped (no update) over the run before it stops; 0: stop at once."""
     precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     """auto: bf16 autocast on CUDA, fp32 on CPU."""
     device: str = "auto"
     """auto: CUDA when available, else CPU; or any torch device string."""
+    compile: bool = False
+    """Run the model through torch.compile (worth it on GPUs for long runs; compiling takes a while)."""
     num_workers: int = 0
     log_every: int = 10
     ckpt_every: int = 0
@@ -186,8 +190,10 @@ def _check_sections(config: RunConfig) -> None:
             raise ConfigError(f"train.{key}={getattr(train, key)} must be at least 1")
     if train.max_steps is not None and train.max_steps < 1:
         raise ConfigError(f"train.max_steps={train.max_steps} must be at least 1 (or null for all epochs)")
-    if train.ckpt_every < 0 or train.num_workers < 0 or train.warmup_epochs < 0:
-        raise ConfigError("train.ckpt_every, train.num_workers and train.warmup_epochs cannot be negative")
+    if min(train.ckpt_every, train.num_workers, train.warmup_epochs, train.nonfinite_skips) < 0:
+        raise ConfigError(
+            "train.ckpt_every, train.num_workers, train.warmup_epochs and train.nonfinite_skips cannot be negative"
+        )
 
 
 def save_yaml(values: dict[str, Any], path: Path) -> None:

@@ -70,3 +70,21 @@ def test_sweep_trains_and_evaluates_each_ratio(tmp_path: Path) -> None:
 def test_sweep_rejects_bad_ratios(tmp_path: Path) -> None:
     line = one_line_error(run("sweep", "--modality", "toy", "--ratios", "0.5,1.2", "--out", str(tmp_path)))
     assert "mask ratios must be in (0, 1)" in line
+
+
+def test_export_writes_safetensors_that_load_back_into_the_encoder(toy_run: Path, tmp_path: Path) -> None:
+    import torch
+
+    import tests.toy  # noqa: F401  (the toy modality must be registered to rebuild the encoder)
+    from maskssl.eval.pretrained import load_pretrained
+    from maskssl.export import load_encoder
+
+    result = run("export", str(toy_run), "--import", TOY, "--out", str(tmp_path / "enc.safetensors"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "enc.safetensors").read_bytes()[8:9] == b"{"  # safetensors: u64 header size, then JSON
+    meta = json.loads((tmp_path / "enc.json").read_text())
+    assert meta["modality"] == "toy" and meta["step"] == 32
+    encoder = load_encoder(tmp_path / "enc.safetensors")
+    original = load_pretrained(toy_run, torch.device("cpu")).model.encoder
+    for name, tensor in original.state_dict().items():
+        assert torch.equal(encoder.state_dict()[name], tensor), name

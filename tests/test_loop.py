@@ -143,3 +143,37 @@ def test_online_probe_is_trained_and_logged(tmp_path: Path) -> None:
     early = sum(r["probe_accuracy"] for r in records[:8]) / 8
     late = sum(r["probe_accuracy"] for r in records[-8:]) / 8
     assert late > early + 10  # four separable classes: the head learns while the encoder trains
+
+
+def test_nonfinite_steps_are_skipped_up_to_the_allowed_count(tmp_path: Path) -> None:
+    @register_modality("toy_nan")
+    class Poisoned(ToyModality):
+        def build_dataset(self, split: str) -> torch.utils.data.Dataset:
+            x, labels = super().build_dataset(split).tensors
+            x = x.clone()
+            x[5] = float("nan")  # one sample: one non-finite step per epoch
+            return torch.utils.data.TensorDataset(x, labels)
+
+    try:
+        result = train(load_config("toy_nan", None, ["train.nonfinite_skips=2"]), tmp_path / "ok", progress=False)
+        records = read_metrics(tmp_path / "ok")
+        assert result.step == 16 and records[-1]["skipped_steps"] == 2
+        weights = load_checkpoint(list_checkpoints(tmp_path / "ok")[-1])["model"]
+        assert all(torch.isfinite(w).all() for w in weights.values())
+        with pytest.raises(NonFiniteLossError, match="non-finite steps: 2, allowed to skip: 1"):
+            train(load_config("toy_nan", None, ["train.nonfinite_skips=1"]), tmp_path / "stop", progress=False)
+    finally:
+        unregister("modality", "toy_nan")
+
+
+def test_a_bit_flip_in_the_newest_checkpoint_is_detected(tmp_path: Path) -> None:
+    train(_config("train.max_steps=8"), tmp_path / "run", progress=False)
+    newest = list_checkpoints(tmp_path / "run")[-1]
+    data = bytearray(newest.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # torch.load alone would accept this file
+    newest.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="SHA-256 does not match"):
+        load_checkpoint(newest)
+    with pytest.warns(UserWarning, match="corrupt"):
+        result = train(_config("train.max_steps=8"), tmp_path / "run", resume=True, progress=False)
+    assert result.step == 8

@@ -1,12 +1,15 @@
 """Checkpoints written atomically, loaded without executing pickled code, newest good one first.
 
-Layout: ``<run>/checkpoints/step_00000100.pt``. A file is written to ``*.tmp``, flushed to disk and
-renamed into place, so a crash leaves either the old set or the old set plus a complete new file.
-Older files beyond ``keep`` are removed only after the new one is in place.
+Layout: ``<run>/checkpoints/step_00000100.pt`` and its SHA-256 in ``step_00000100.pt.sha256``. A file
+is written to ``*.tmp``, flushed to disk, hashed, its checksum put in place, then it is renamed into
+place: a crash leaves either the old set or the old set plus a complete, verifiable new file. Loading
+checks the checksum, so a file damaged later (a bit flip, a bad copy) is rejected too. Older files
+beyond ``keep`` are removed only after the new one is in place.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import warnings
@@ -44,15 +47,25 @@ def save_checkpoint(state: dict[str, Any], run_dir: Path, step: int, keep: int) 
         torch.save({"format": FORMAT, **state}, handle)
         handle.flush()
         os.fsync(handle.fileno())
+    digest = _checksum_path(path)
+    digest_tmp = digest.with_name(digest.name + ".tmp")
+    digest_tmp.write_text(_sha256(tmp))
+    os.replace(digest_tmp, digest)
     os.replace(tmp, path)
     _fsync_dir(folder)
     for old in list_checkpoints(run_dir)[:-keep]:
         old.unlink()
+        _checksum_path(old).unlink(missing_ok=True)
     return path
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Load one checkpoint with ``weights_only=True``; CheckpointError if it is corrupt or foreign."""
+    digest = _checksum_path(path)
+    if not digest.is_file():
+        raise CheckpointError(f"checkpoint {path} has no checksum file {digest.name}; it cannot be verified")
+    if digest.read_text().strip() != _sha256(path):
+        raise CheckpointError(f"checkpoint {path} is corrupt: its SHA-256 does not match {digest.name}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated zip, bad pickle, unsafe content: all mean "not usable"
@@ -70,6 +83,18 @@ def load_latest(run_dir: Path) -> tuple[Path, dict[str, Any]] | None:
         except CheckpointError as exc:
             warnings.warn(f"{exc}; falling back to an older checkpoint", stacklevel=2)
     return None
+
+
+def _checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -29,7 +30,7 @@ from tqdm import tqdm
 from maskssl.build import build_modality, build_model
 from maskssl.config import RunConfig, save_yaml
 from maskssl.distributed import DistInfo, init_distributed
-from maskssl.engine.checkpoint import list_checkpoints, load_latest, save_checkpoint
+from maskssl.engine.checkpoint import checkpoint_dir, list_checkpoints, load_latest, save_checkpoint
 from maskssl.engine.data import EpochSampler, make_loader
 from maskssl.engine.device import autocast, autocast_dtype, select_device
 from maskssl.engine.metrics import MetricsLog
@@ -67,9 +68,10 @@ def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
             f"{run_dir} already holds a run; pass --resume to continue it, --overwrite to replace it, "
             f"or choose another --out"
         )
-    elif holds_run:
-        for path in list_checkpoints(run_dir):
-            path.unlink()
+    elif holds_run:  # --overwrite: remove what a training run writes
+        shutil.rmtree(checkpoint_dir(run_dir), ignore_errors=True)
+        shutil.rmtree(run_dir / "tensorboard", ignore_errors=True)
+        (run_dir / "metrics.jsonl").unlink(missing_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
@@ -160,6 +162,7 @@ class _Trainer:
         )
         self.amp_dtype = autocast_dtype(train_cfg.precision, device)
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp_dtype is torch.float16)
+        self.skipped_steps = 0
         self.start_step = self._restore() if resume else 0
         self.ddp = (
             DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -179,6 +182,7 @@ class _Trainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
+            "skipped_steps": self.skipped_steps,
         }
 
     def _save(self, step: int) -> None:
@@ -201,12 +205,15 @@ class _Trainer:
             raise CheckpointError(f"{path} holds a different model than this config builds: {exc}") from exc
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
+        self.skipped_steps = int(state["skipped_steps"])
         return int(state["step"])
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self) -> TrainResult:
         cfg = self.config.train
-        forward = self.ddp if self.ddp is not None else self.model
+        forward: torch.nn.Module = self.ddp if self.ddp is not None else self.model
+        if cfg.compile:
+            forward = torch.compile(forward)  # type: ignore[assignment]
         generator = torch.Generator(device=self.device)
         bar = tqdm(total=self.stop_step, initial=self.start_step, disable=not self.show, unit="step")
         step, loss_value = self.start_step, None
@@ -217,20 +224,7 @@ class _Trainer:
                 self.sampler.set_position(epoch, step_in_epoch * cfg.accum_steps * cfg.batch_size)
                 batches = iter(self.loader)
                 while step < self.stop_step and step // self.steps_per_epoch == epoch:
-                    lr = lr_at(step, self.peak_lr, cfg.min_lr, self.warmup_steps, self.total_steps)
-                    for group in self.optimizer.param_groups:
-                        group["lr"] = lr
-                    seed = step_seed(cfg.seed, step, self.dist.rank)
-                    torch.manual_seed(seed)
-                    generator.manual_seed(seed)
-                    step_loss, terms = self._accumulate(forward, batches, generator)
-                    self._check(step, step_loss, stop)
-                    if cfg.clip_grad is not None:
-                        self.scaler.unscale_(self.optimizer)
-                        torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad)
-                    self.scaler.step(self.optimizer)
-                    self.scaler.update()
-                    self.optimizer.zero_grad(set_to_none=True)
+                    lr, step_loss, terms = self._step(step, forward, batches, generator, stop)
                     step += 1
                     window_samples += cfg.batch_size * cfg.accum_steps * self.dist.world_size
                     bar.update(1)
@@ -274,21 +268,50 @@ class _Trainer:
                 terms[name] = terms.get(name, 0) + value.detach().float() / accum
         return step_loss, terms
 
-    def _check(self, step: int, step_loss: torch.Tensor, stop: _StopFlag) -> None:
-        """Stop on a non-finite loss (all ranks agree) before the optimizer touches the weights."""
-        flags = torch.stack([(~torch.isfinite(step_loss)).float(), torch.tensor(float(stop.signal is not None))])
-        flags = flags.to(self.device)
+    def _step(
+        self, step: int, forward: torch.nn.Module, batches: Any, generator: torch.Generator, stop: _StopFlag
+    ) -> tuple[float, torch.Tensor, dict[str, torch.Tensor]]:
+        """One optimizer step (or a skipped one, see ``_guard``); returns its lr, mean loss and terms."""
+        cfg = self.config.train
+        lr = lr_at(step, self.peak_lr, cfg.min_lr, self.warmup_steps, self.total_steps)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        seed = step_seed(cfg.seed, step, self.dist.rank)
+        torch.manual_seed(seed)
+        generator.manual_seed(seed)
+        step_loss, terms = self._accumulate(forward, batches, generator)
+        if self._guard(step, step_loss, stop):
+            if cfg.clip_grad is not None:
+                self.scaler.unscale_(self.optimizer)
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad)
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        return lr, step_loss, terms
+
+    def _guard(self, step: int, step_loss: torch.Tensor, stop: _StopFlag) -> bool:
+        """Whether to apply this step's update. All ranks agree on a non-finite loss and on a stop signal.
+
+        Policy for a NaN/inf loss: skip the update (the step still counts) up to ``train.nonfinite_skips``
+        times over the run, then stop with NonFiniteLossError before the weights are touched.
+        """
+        flags = torch.stack([(~torch.isfinite(step_loss)).float(), step_loss.new_tensor(float(stop.signal is not None))])
         if self.dist.enabled:
             dist.all_reduce(flags, op=dist.ReduceOp.MAX)
             if flags[1] > 0 and stop.signal is None:
                 stop.signal = signal.SIGTERM
-        if flags[0] > 0:
-            kept = f"step {self.last_saved_step}" if self.last_saved_step is not None else "none was written yet"
-            raise NonFiniteLossError(
-                f"the loss became {step_loss.item()} at step {step + 1}; training stopped and the last good "
-                f"checkpoint ({kept}) is kept in {self.run_dir}/checkpoints. Lower the learning rate "
-                f"(train.blr / train.lr), set train.clip_grad=1.0, or use train.precision=fp32"
-            )
+        if flags[0] == 0:
+            return True
+        self.skipped_steps += 1
+        if self.skipped_steps <= self.config.train.nonfinite_skips:
+            return False
+        kept = f"step {self.last_saved_step}" if self.last_saved_step is not None else "none was written yet"
+        raise NonFiniteLossError(
+            f"the loss became {step_loss.item()} at step {step + 1} (non-finite steps: {self.skipped_steps}, "
+            f"allowed to skip: {self.config.train.nonfinite_skips}); training stopped and the last good checkpoint "
+            f"({kept}) is kept in {self.run_dir}/checkpoints. Lower the learning rate (train.blr / train.lr), "
+            f"set train.clip_grad=1.0, use train.precision=fp32, or allow skips with train.nonfinite_skips=N"
+        )
 
     def _log(
         self,
@@ -306,7 +329,7 @@ class _Trainer:
             dist.all_reduce(values)
             values /= self.dist.world_size
         loss, *term_values = values.tolist()
-        record: dict[str, Any] = {"step": step, "epoch": epoch, "loss": loss}
+        record: dict[str, Any] = {"step": step, "epoch": epoch, "loss": loss, "skipped_steps": self.skipped_steps}
         record.update(dict(zip(terms, term_values)))
         elapsed = time.perf_counter() - window_start
         record.update({"lr": lr, "samples_per_s": window_samples / max(elapsed, 1e-9)})
