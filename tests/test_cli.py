@@ -121,3 +121,24 @@ def test_torchrun_two_processes_train_with_gloo(tmp_path: Path) -> None:
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2, 3, 4]  # rank 0 alone writes
     assert result.stdout.count("run written to") == 1
+
+
+def test_resume_under_torchrun_reproduces_the_uninterrupted_run(tmp_path: Path) -> None:
+    def torchrun(*args: str) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "maskssl",
+             "train", "--import", TOY, "--no-progress", *args],
+            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    common = ["regularizers.uniformity.weight=0.1", "train.epochs=3", "train.ckpt_every=2"]
+    torchrun("--modality", "toy", "--out", str(tmp_path / "full"), *common)
+    torchrun("--modality", "toy", "--out", str(tmp_path / "cut"), *common, "train.max_steps=5")
+    torchrun("--out", str(tmp_path / "cut"), "--resume", "train.max_steps=null")
+
+    def losses(run_dir: Path) -> list[tuple[int, float]]:
+        lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+        return [(r["step"], r["loss"]) for r in map(json.loads, lines)]
+
+    assert losses(tmp_path / "cut") == losses(tmp_path / "full") and len(losses(tmp_path / "full")) == 12

@@ -177,3 +177,20 @@ def test_a_bit_flip_in_the_newest_checkpoint_is_detected(tmp_path: Path) -> None
     with pytest.warns(UserWarning, match="corrupt"):
         result = train(_config("train.max_steps=8"), tmp_path / "run", resume=True, progress=False)
     assert result.step == 8
+
+
+def test_resuming_with_another_model_or_modality_is_refused(tmp_path: Path) -> None:
+    train(_config("train.max_steps=2"), tmp_path / "run", progress=False)
+    with pytest.raises(CheckpointError, match="holds a different model"):
+        train(_config("train.max_steps=4", "encoder.embed_dim=8"), tmp_path / "run", resume=True, progress=False)
+
+    @register_modality("toy_other")
+    class Other(ToyModality):
+        pass
+
+    try:
+        other = load_config("toy_other", None, ["train.max_steps=4"])
+        with pytest.raises(CheckpointError, match="is a 'toy' checkpoint, this run is 'toy_other'"):
+            train(other, tmp_path / "run", resume=True, progress=False)
+    finally:
+        unregister("modality", "toy_other")

@@ -11,6 +11,7 @@ Every optimizer step is a pure function of (checkpoint, step): the data order co
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import shutil
 import signal
@@ -122,9 +123,13 @@ def train(
         if dist_info.enabled:
             dist.barrier()
         show = sys.stderr.isatty() if progress is None else progress
-        return _Trainer(config, run_dir, device, dist_info, resume, show and dist_info.is_main).run()
+        trainer = _Trainer(config, run_dir, device, dist_info, resume, show and dist_info.is_main)
+        result = trainer.run()
+        del trainer  # DDP's reducer holds the process group: free it before the group goes
+        return result
     finally:
         if dist_info.enabled and dist.is_initialized():
+            gc.collect()
             dist.destroy_process_group()
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from maskssl.errors import DataError
+from PIL import Image
 from sklearn.datasets import load_digits
 from torch import Tensor
 from torch.utils.data import Dataset, Subset
@@ -242,6 +243,15 @@ def _imagefolder(root: Path, split: str, image_size: int) -> ImageFolder:
         ]
     )
     try:
-        return ImageFolder(str(folder), transform=transform)
+        return ImageFolder(str(folder), transform=transform, loader=_load_rgb)
     except (FileNotFoundError, NotADirectoryError) as exc:
         raise DataError(f"no images found in {folder} ({exc}): {IMAGEFOLDER_LAYOUT}") from exc
+
+
+def _load_rgb(path: str) -> Image.Image:
+    """An image file as RGB (grey or RGBA files are converted); DataError naming an unreadable file."""
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except OSError as exc:  # PIL's UnidentifiedImageError and truncated files are OSErrors
+        raise DataError(f"cannot read image {path} ({exc}); replace or remove the file") from exc

@@ -423,6 +423,17 @@ def test_imagefolder_resizes_and_crops(tmp_path: Path) -> None:
         build_image_dataset("imagefolder", "train", root=tmp_path / "empty", image_size=16)
 
 
+def test_imagefolder_converts_grey_images_and_names_unreadable_files(tmp_path: Path) -> None:
+    (tmp_path / "cat").mkdir()
+    Image.new("L", (20, 20), 128).save(tmp_path / "cat" / "grey.png")
+    (tmp_path / "cat" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    dataset = build_image_dataset("imagefolder", "train", root=tmp_path, image_size=8)
+    paths = [path for path, _ in dataset.samples]
+    assert dataset[paths.index(str(tmp_path / "cat" / "grey.png"))][0].shape == (3, 8, 8)
+    with pytest.raises(DataError, match="broken.png"):
+        dataset[paths.index(str(tmp_path / "cat" / "broken.png"))]
+
+
 # -- plugin wiring and recipes -------------------------------------------------------------------
 
 
