@@ -6,7 +6,18 @@
 
 from maskssl.build import load_config
 from maskssl.errors import ConfigError, MaskSSLError
-from maskssl.interfaces import Decoded, Decoder, Encoded, Encoder, Masker, Modality, Regularizer, Tokens, ViewOutput
+from maskssl.interfaces import (
+    Decoded,
+    Decoder,
+    Encoded,
+    Encoder,
+    FeatureSet,
+    Masker,
+    Modality,
+    Regularizer,
+    Tokens,
+    ViewOutput,
+)
 from maskssl.model import MaskedAutoencoder, StepOutput
 from maskssl.registry import (
     create,
@@ -28,6 +39,7 @@ __all__ = [
     "Decoder",
     "Encoded",
     "Encoder",
+    "FeatureSet",
     "MaskSSLError",
     "MaskedAutoencoder",
     "Masker",

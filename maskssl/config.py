@@ -52,6 +52,8 @@ class TrainConfig:
     warmup_epochs: float = 0.0
     weight_decay: float = 0.05
     betas: tuple[float, float] = (0.9, 0.95)
+    optimizer: Literal["adamw", "adam"] = "adamw"
+    """adamw: decoupled weight decay (MAE's); adam: torch.optim.Adam, decay added to the gradient (L2, GraphMAE's)."""
     clip_grad: float | None = None
     """Clip the global gradient norm to this value (None: no clipping)."""
     nonfinite_skips: int = 0

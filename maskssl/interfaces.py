@@ -5,7 +5,7 @@ Shapes used throughout (B = batch, L = tokens per sample, V = masked views, D = 
     Tokens.targets   [B, L, T]   what the decoder must predict per token (T values per token)
     mask             [B, L] bool True = hidden (MAE's "1 = removed")
     Encoded.latent   [B, S, D]   encoder states; S is encoder-specific (e.g. 1 + visible tokens)
-    Encoded.pooled   [B, D]      one feature per sample (e.g. [CLS]); regularizers read it
+    Encoded.pooled   [S, D]      one row per sample (image, graph, or sampled node); regularizers read it
     Decoded.prediction [B, L, T] prediction for every token (the loss reads the hidden ones)
     Decoded.hidden   [B, L, Dd]  decoder states per token, before the prediction head
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -33,7 +33,8 @@ class Tokens:
         targets: [B, L, T] reconstruction target of each token.
         positions: [B, L, P] per-token positions (patch coordinates, group centres) or None.
         grid: the tokens' spatial layout when they form a grid, e.g. (H/p, W/p), for structured maskers.
-        labels: [B] class labels when the dataset has them (evaluation only), else None.
+        labels: [S] class labels of the samples ``Encoded.pooled`` describes, when the dataset has them
+            (the online probe and evaluation read them), else None.
         context: anything else the modality's encoder or loss needs (edge indices, ...).
     """
 
@@ -63,7 +64,8 @@ class Encoded:
 
     Attributes:
         latent: [B, S, D] encoder states handed to the decoder.
-        pooled: [B, D] one feature per sample, the input of sample-level regularizers.
+        pooled: [S, D], one row per sample (image, graph, or sampled node), the input of sample-level
+            regularizers; S = B when the samples are the batch's items.
     """
 
     latent: Tensor
@@ -81,6 +83,13 @@ class Decoded:
 
     prediction: Tensor
     hidden: Tensor
+
+
+class FeatureSet(NamedTuple):
+    """Frozen features of one evaluation split: features [N, D] and labels [N] (None when unlabelled)."""
+
+    features: Tensor
+    labels: Tensor | None
 
 
 @dataclass
@@ -197,4 +206,25 @@ class Modality(ABC):
     def features(self, encoder: Encoder, tokens: Tokens) -> Tensor:
         """Frozen features [B, D] for evaluation; by default the pooled output with nothing hidden."""
         return encoder(tokens, None).pooled
+
+    def evaluation_protocol(self) -> str:
+        """The classification protocol ``maskssl eval`` runs on the frozen features (``maskssl.eval.protocols``).
+
+        "probe" (default): MAE's linear probe and kNN, fit on split "train", scored on "test".
+        "logreg": logistic regression fit on "train", selected on "val", scored on "test", over seeds.
+        "svm": an SVM with a C grid under stratified k-fold cross-validation over split "all".
+        """
+        return "probe"
+
+    def evaluation_features(
+        self, encoder: Encoder, device: torch.device, batch_size: int
+    ) -> dict[str, FeatureSet] | None:
+        """Frozen features per evaluation split, or None (the default) to let the core extract them.
+
+        The default extracts splits "train" and "test" of ``build_dataset`` through ``features``.
+        Override it when evaluation samples are not dataset items (e.g. the nodes of one graph with
+        a public train / val / test split). Split names: "train", "val", "test", and "all" (every
+        sample; when present, the effective rank, spectrum and uniformity are computed on it).
+        """
+        return None
 

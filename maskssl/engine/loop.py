@@ -115,6 +115,7 @@ def train(
     run_dir = Path(run_dir)
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     device = select_device(config.train.device, local_rank)
+    group_was_ready = dist.is_available() and dist.is_initialized()  # then the caller owns it
     dist_info = init_distributed(device.type)
     try:
         if dist_info.is_main:
@@ -128,7 +129,7 @@ def train(
         del trainer  # DDP's reducer holds the process group: free it before the group goes
         return result
     finally:
-        if dist_info.enabled and dist.is_initialized():
+        if dist_info.enabled and dist.is_initialized() and not group_was_ready:
             gc.collect()
             dist.destroy_process_group()
 
@@ -163,7 +164,8 @@ class _Trainer:
         torch.manual_seed(train_cfg.seed)  # identical initial weights on every rank
         self.model = build_model(self.modality, config).to(device)
         self.optimizer = build_optimizer(
-            param_groups(self.model, train_cfg.weight_decay), self.peak_lr, train_cfg.betas, device
+            param_groups(self.model, train_cfg.weight_decay), self.peak_lr, train_cfg.betas, device,
+            train_cfg.optimizer,
         )
         self.amp_dtype = autocast_dtype(train_cfg.precision, device)
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp_dtype is torch.float16)

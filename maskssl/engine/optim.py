@@ -1,4 +1,9 @@
-"""AdamW with MAE's weight-decay split: no decay on biases and norm weights (1-D tensors)."""
+"""AdamW (or Adam) with MAE's weight-decay split: no decay on biases and norm weights (1-D tensors).
+
+AdamW decays the weights directly (decoupled, MAE's pretraining); Adam adds ``weight_decay * w`` to the
+gradient before its moment estimates (L2, as ``torch.optim.Adam`` and GraphMAE's pretraining), which
+regularises far more strongly at the same value.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,10 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def build_optimizer(
-    groups: Iterable[dict], lr: float, betas: tuple[float, float], device: torch.device
-) -> torch.optim.AdamW:
-    """AdamW, fused on CUDA."""
-    return torch.optim.AdamW(list(groups), lr=lr, betas=betas, fused=device.type == "cuda")
+    groups: Iterable[dict], lr: float, betas: tuple[float, float], device: torch.device, kind: str = "adamw"
+) -> torch.optim.Optimizer:
+    """AdamW (``kind="adamw"``) or Adam with L2 weight decay (``kind="adam"``), fused on CUDA."""
+    optimizers = {"adamw": torch.optim.AdamW, "adam": torch.optim.Adam}
+    if kind not in optimizers:
+        raise ValueError(f"unknown optimizer '{kind}'; choose one of {', '.join(optimizers)}")
+    return optimizers[kind](list(groups), lr=lr, betas=betas, fused=device.type == "cuda")

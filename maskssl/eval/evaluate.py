@@ -3,9 +3,14 @@
     maskssl eval runs/digits                    # writes runs/digits/eval.json and spectrum.png
     maskssl eval runs/digits --random-init      # the same encoder with untrained weights, as a baseline
 
-Reported: linear probe (train and test accuracy), weighted kNN accuracy, the effective rank of the
-train features, and on the test set the alignment of two independently masked views of each input
-and the uniformity (mean squared cosine similarity of different inputs' features).
+Reported: the modality's classification protocol (``Modality.evaluation_protocol``): by default the
+linear probe (train and test accuracy) and weighted kNN accuracy; GraphMAE's logistic regression
+selected on a validation split ("logreg"), or an SVM under stratified k-fold cross-validation ("svm").
+Then the effective rank of the train features, and on the test set the alignment of two independently
+masked views of each input and the uniformity (mean squared cosine similarity of different inputs'
+features). A modality whose samples are not dataset items (the nodes of one graph) supplies its
+feature splits through ``Modality.evaluation_features``; its split "all", when present, replaces
+train and test for the effective rank, spectrum and uniformity.
 """
 
 from __future__ import annotations
@@ -16,12 +21,18 @@ from typing import Any
 import torch
 
 from maskssl import registry
+from maskssl.errors import MaskSSLError
 from maskssl.eval.features import extract_features, masked_view_features
 from maskssl.eval.geometry import alignment, uniformity
 from maskssl.eval.knn import knn_accuracy
+from maskssl.eval.logreg import logreg_over_seeds
 from maskssl.eval.pretrained import Pretrained
 from maskssl.eval.probe import linear_probe
 from maskssl.eval.spectrum import effective_rank, singular_values
+from maskssl.eval.svm import svm_cross_validation
+from maskssl.interfaces import Encoder, FeatureSet, Modality
+
+PROTOCOL_SPLITS = {"probe": ("train", "test"), "logreg": ("train", "val", "test"), "svm": ("all",)}
 
 
 @dataclass
@@ -37,55 +48,104 @@ class EvalSettings:
     """Mask ratio of the two views for alignment; None: the run's own masker ratio."""
     batch_size: int = 256
     seed: int = 0
+    repeats: int = 5
+    """logreg protocol: probes trained with seeds seed, seed + 1, ...; their mean ± std is reported."""
 
 
 def evaluate(pretrained: Pretrained, device: torch.device, settings: EvalSettings) -> dict[str, Any]:
     """Every metric of one pretrained model; the singular values are returned under ``spectrum``."""
     modality, encoder = pretrained.modality, pretrained.model.encoder
-    train_x, train_y = extract_features(modality, encoder, modality.build_dataset("train"), device, settings.batch_size)
-    test_set = modality.build_dataset("test")
-    test_x, test_y = extract_features(modality, encoder, test_set, device, settings.batch_size)
-    spectrum = singular_values(train_x)
+    torch.manual_seed(settings.seed)  # for modalities that sample in tokenize or the encoder (graph node samples)
+    splits = modality.evaluation_features(encoder, device, settings.batch_size)
+    if splits is None:
+        splits = _dataset_splits(modality, encoder, device, settings.batch_size)
+    fit_set = splits["all"] if "all" in splits else splits["train"]
+    score_set = splits["all"] if "all" in splits else splits["test"]
+    spectrum = singular_values(fit_set.features)
     masker_section = dict(pretrained.config.masker)
     if settings.mask_ratio is not None:
         masker_section["ratio"] = settings.mask_ratio
     masker = registry.create("masker", masker_section)
-    view_a, view_b = masked_view_features(modality, encoder, masker, test_set, device, settings.seed, settings.batch_size)
+    view_a, view_b = masked_view_features(
+        modality, encoder, masker, modality.build_dataset("test"), device, settings.seed, settings.batch_size
+    )
+    protocol = modality.evaluation_protocol()
     report: dict[str, Any] = {
         "step": pretrained.step,
         "checkpoint": str(pretrained.checkpoint) if pretrained.checkpoint else None,
         "random_init": pretrained.checkpoint is None,
         "settings": asdict(settings),
-        "feature_dim": train_x.shape[1],
-        "train_samples": train_x.shape[0],
-        "test_samples": test_x.shape[0],
+        "protocol": protocol,
+        "feature_dim": fit_set.features.shape[1],
+        "samples": {name: split.features.shape[0] for name, split in splits.items()},
         "effective_rank": effective_rank(spectrum),
         "alignment": alignment(view_a, view_b),
         "alignment_mask_ratio": masker.ratio,
-        "uniformity": uniformity(test_x),
+        "uniformity": uniformity(score_set.features),
         "spectrum": spectrum.tolist(),
     }
-    if train_y is not None and test_y is not None:
-        num_classes = int(max(train_y.max(), test_y.max())) + 1
-        probe = linear_probe(
-            train_x, train_y, test_x, test_y, num_classes=num_classes, epochs=settings.probe_epochs,
-            batch_size=settings.probe_batch_size, base_lr=settings.probe_base_lr, seed=settings.seed,
-        )
-        report["linear_probe"] = asdict(probe)
-        report["knn"] = {
-            "k": settings.knn_k,
-            "temperature": settings.knn_temperature,
-            "accuracy": knn_accuracy(
-                train_x, train_y, test_x, test_y, k=settings.knn_k, temperature=settings.knn_temperature,
-                num_classes=num_classes,
-            ),
-        }
+    report.update(run_protocol(protocol, splits, settings))
     return report
+
+
+def _dataset_splits(
+    modality: Modality, encoder: Encoder, device: torch.device, batch_size: int
+) -> dict[str, FeatureSet]:
+    """The default feature splits: "train" and "test" of ``build_dataset`` through ``Modality.features``."""
+    return {
+        split: FeatureSet(*extract_features(modality, encoder, modality.build_dataset(split), device, batch_size))
+        for split in ("train", "test")
+    }
+
+
+def run_protocol(protocol: str, splits: dict[str, FeatureSet], settings: EvalSettings) -> dict[str, Any]:
+    """Report entries of one classification protocol; empty when a split it reads has no labels."""
+    if protocol not in PROTOCOL_SPLITS:
+        raise MaskSSLError(f"unknown evaluation protocol '{protocol}'; protocols: {', '.join(PROTOCOL_SPLITS)}")
+    missing = [name for name in PROTOCOL_SPLITS[protocol] if name not in splits]
+    if missing:
+        raise MaskSSLError(
+            f"evaluation protocol '{protocol}' reads the split(s) {', '.join(missing)}, which the modality's "
+            f"evaluation_features did not return (it returned: {', '.join(splits)})"
+        )
+    if any(splits[name].labels is None for name in PROTOCOL_SPLITS[protocol]):
+        return {}
+    if protocol == "logreg":
+        seeds = list(range(settings.seed, settings.seed + settings.repeats))
+        return {"logreg": logreg_over_seeds(splits["train"], splits["val"], splits["test"], seeds=seeds)}
+    if protocol == "svm":
+        return {"svm": svm_cross_validation(splits["all"], seed=settings.seed)}
+    (train_x, train_y), (test_x, test_y) = splits["train"], splits["test"]
+    num_classes = int(max(train_y.max(), test_y.max())) + 1
+    probe = linear_probe(
+        train_x, train_y, test_x, test_y, num_classes=num_classes, epochs=settings.probe_epochs,
+        batch_size=settings.probe_batch_size, base_lr=settings.probe_base_lr, seed=settings.seed,
+    )
+    knn = knn_accuracy(
+        train_x, train_y, test_x, test_y, k=settings.knn_k, temperature=settings.knn_temperature,
+        num_classes=num_classes,
+    )
+    return {
+        "linear_probe": asdict(probe),
+        "knn": {"k": settings.knn_k, "temperature": settings.knn_temperature, "accuracy": knn},
+    }
 
 
 def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     """(metric, value) rows of a report for the console."""
     rows = []
+    if "logreg" in report:
+        logreg = report["logreg"]
+        runs = f"over {len(logreg['seeds'])} seeds"
+        rows += [
+            (f"logistic regression, {split} accuracy (%)",
+             f"{logreg[f'{split}_accuracy_mean']:.2f} ± {logreg[f'{split}_accuracy_std']:.2f} {runs}")
+            for split in ("train", "val", "test")
+        ]
+    if "svm" in report:
+        svm = report["svm"]
+        accuracy = f"{svm['accuracy_mean']:.2f} ± {svm['accuracy_std']:.2f}"
+        rows.append((f"SVM accuracy (%), {svm['folds']}-fold CV", accuracy))
     if "linear_probe" in report:
         probe = report["linear_probe"]
         rows += [

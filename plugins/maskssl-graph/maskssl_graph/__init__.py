@@ -1,0 +1,42 @@
+"""maskssl-graph: the graph modality plugin of maskssl (GraphMAE on torch-geometric).
+
+    maskssl train --modality graph                          # synthetic graph, no files, CPU, seconds
+    maskssl train --config configs/graph/cora.yaml --out runs/cora && maskssl eval runs/cora
+"""
+
+from maskssl_graph.corruption import Corruption, corrupt_dense, sample_corruption
+from maskssl_graph.datasets import load_node_graph, load_tu, row_normalize
+from maskssl_graph.gat import GATDecoder, GATEncoder
+from maskssl_graph.gin import GINDecoder, GINEncoder
+from maskssl_graph.graphs import GraphList, NodeGraph, SingleGraph
+from maskssl_graph.loss import scaled_cosine_error
+from maskssl_graph.modality import GraphDataConfig, GraphModality, GraphModelConfig
+from maskssl_graph.projection import MaskedInputProjection
+from maskssl_graph.sparse import SparseRows, sparse_matmul
+from maskssl_graph.synthetic import stochastic_block_graph
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Corruption",
+    "GATDecoder",
+    "GATEncoder",
+    "GINDecoder",
+    "GINEncoder",
+    "GraphDataConfig",
+    "GraphList",
+    "GraphModality",
+    "GraphModelConfig",
+    "MaskedInputProjection",
+    "NodeGraph",
+    "SingleGraph",
+    "SparseRows",
+    "corrupt_dense",
+    "load_node_graph",
+    "load_tu",
+    "row_normalize",
+    "sample_corruption",
+    "scaled_cosine_error",
+    "sparse_matmul",
+    "stochastic_block_graph",
+]

@@ -1,0 +1,141 @@
+"""Graph datasets from local files in torch-geometric's raw layout, prepared as GraphMAE prepares them.
+
+    Planetoid (node classification): <root>/<Cora|CiteSeer|PubMed>/raw/ind.<name>.{x,tx,allx,y,ty,ally,graph,test.index}
+    TUDataset (graph classification): <root>/<NAME>/raw/NAME_A.txt, NAME_graph_indicator.txt, NAME_graph_labels.txt
+                                      (and NAME_node_labels.txt when the graphs have node labels)
+    synthetic: no files (``maskssl_graph.synthetic``)
+
+Nothing is downloaded. torch-geometric's processed files go to a temporary folder that is removed once
+the data is in memory, so ``root`` may be read-only.
+
+Preparation, as GraphMAE's code: Planetoid and synthetic features are row-normalised (each row sums to
+1, as DGL's citation datasets); TU graphs take one-hot node labels as features, or one-hot degrees
+(capped at 400, GraphMAE's MAX_DEGREES) when they have no node labels or ``degree_features`` is set.
+Every graph gets one self-loop per node (GraphMAE's ``remove_self_loop().add_self_loop()``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from torch_geometric.data import Data
+from torch_geometric.datasets import Planetoid, TUDataset
+from torch_geometric.utils import add_self_loops, degree, remove_self_loops
+
+from maskssl.errors import DataError
+from maskssl_graph.graphs import GraphList, NodeGraph
+from maskssl_graph.synthetic import stochastic_block_graph
+
+PLANETOID = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
+PLANETOID_FILES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
+TU_FILES = ("A", "graph_indicator", "graph_labels")
+MAX_DEGREE = 400
+
+
+def is_node_task(name: str) -> bool:
+    """Whether ``data.dataset`` names a node-classification graph (Planetoid or synthetic)."""
+    return name.lower() in PLANETOID or name.lower() == "synthetic"
+
+
+def with_self_loops(edge_index: Tensor, num_nodes: int) -> Tensor:
+    """[2, E'] the edges with existing self-loops removed and one added per node."""
+    edge_index, _ = remove_self_loops(edge_index)
+    return add_self_loops(edge_index, num_nodes=num_nodes)[0]
+
+
+def row_normalize(x: Tensor) -> Tensor:
+    """Each row divided by its sum (rows summing to 0 stay 0), as DGL's citation-graph preprocessing."""
+    total = x.sum(dim=1, keepdim=True)
+    return x / torch.where(total == 0, torch.ones_like(total), total)
+
+
+def _raw_folder(root: str | None, name: str, files: list[str], what: str) -> Path:
+    """<root>/<name>/raw when it holds every file, else a DataError saying what to put where."""
+    if root is None:
+        raise DataError(
+            f"dataset '{name}' reads local files but data.root is not set: set data.root to the folder "
+            f"that holds {name}/raw/ with {what}"
+        )
+    folder = Path(root).expanduser() / name / "raw"
+    missing = [f for f in files if not (folder / f).is_file()]
+    if missing:
+        raise DataError(
+            f"dataset '{name}': {folder} lacks {', '.join(missing)}. Put {what} in {folder}/ "
+            f"(data.root={root} must hold {name}/raw/); nothing is downloaded"
+        )
+    return folder
+
+
+class _OfflinePlanetoid(Planetoid):
+    """Planetoid whose processed files go to a folder of our choosing and which never downloads."""
+
+    def __init__(self, root: str, name: str, processed: str) -> None:
+        self._processed = processed
+        super().__init__(root, name)
+
+    @property
+    def processed_dir(self) -> str:
+        return self._processed
+
+    def download(self) -> None:
+        raise DataError(f"the raw files of Planetoid {self.name} are missing in {self.raw_dir}")
+
+
+class _OfflineTUDataset(TUDataset):
+    """TUDataset whose processed files go to a folder of our choosing and which never downloads."""
+
+    def __init__(self, root: str, name: str, processed: str) -> None:
+        self._processed = processed
+        super().__init__(root, name)
+
+    @property
+    def processed_dir(self) -> str:
+        return self._processed
+
+    def download(self) -> None:
+        raise DataError(f"the raw files of TU dataset {self.name} are missing in {self.raw_dir}")
+
+
+def load_node_graph(name: str, root: str | None, seed: int = 0) -> NodeGraph:
+    """Cora, CiteSeer or PubMed (public split) from ``root``, or the synthetic graph of ``seed``."""
+    if name.lower() == "synthetic":
+        data = stochastic_block_graph(seed=seed)
+    else:
+        canonical = PLANETOID[name.lower()]
+        files = [f"ind.{canonical.lower()}.{suffix}" for suffix in PLANETOID_FILES]
+        what = "the Planetoid files ind.<name>.* (github.com/kimiyoung/planetoid)"
+        folder = _raw_folder(root, canonical, files, what)
+        with tempfile.TemporaryDirectory(prefix="maskssl-graph-") as processed:
+            data = _OfflinePlanetoid(str(folder.parent.parent), canonical, processed)[0]
+    data.x = row_normalize(data.x.float())
+    data.edge_index = with_self_loops(data.edge_index, data.num_nodes)
+    return NodeGraph.from_data(data)
+
+
+def _one_hot_degrees(graphs: list[Data]) -> None:
+    """x := one-hot in-degree (before self-loops), capped at MAX_DEGREE, width 1 + the largest (capped) degree."""
+    degrees = [degree(g.edge_index[1], g.num_nodes, dtype=torch.long).clamp(max=MAX_DEGREE) for g in graphs]
+    width = 1 + max(int(d.max()) if d.numel() else 0 for d in degrees)
+    for graph, deg in zip(graphs, degrees):
+        graph.x = torch.nn.functional.one_hot(deg, width).float()
+
+
+def load_tu(name: str, root: str | None, degree_features: bool = False) -> GraphList:
+    """A TU graph-classification dataset from ``root``: x, edge_index (self-loops added), y [1] per graph."""
+    files = [f"{name}_{suffix}.txt" for suffix in TU_FILES]
+    folder = _raw_folder(root, name, files, f"the TU Dortmund files {name}_*.txt (chrsmrrs.github.io/datasets)")
+    with tempfile.TemporaryDirectory(prefix="maskssl-graph-") as processed:
+        dataset = _OfflineTUDataset(str(folder.parent.parent), name, processed)
+        graphs = [dataset[i] for i in range(len(dataset))]
+    if not graphs:
+        raise DataError(f"TU dataset {name} in {folder} holds no graphs")
+    if degree_features or graphs[0].x is None or graphs[0].x.shape[1] == 0:
+        _one_hot_degrees(graphs)
+    for graph in graphs:
+        graph.x = graph.x.float()
+        graph.edge_index = with_self_loops(graph.edge_index, graph.num_nodes)
+        graph.edge_attr = None
+    return GraphList(graphs)

@@ -1,0 +1,99 @@
+"""The point-cloud modality: datasets, FPS + kNN group tokens, Point-MAE encoder / decoder, Chamfer loss.
+
+    maskssl train --modality pointcloud                                  # procedural shapes, CPU, minutes
+    maskssl train --config configs/pointcloud/point_cmae.yaml            # Point-CMAE: views 2 + co-mask term
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from maskssl import Decoded, Decoder, Encoder, Modality, Tokens, registry
+from maskssl.errors import ConfigError
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from maskssl_pointcloud.augment import augment
+from maskssl_pointcloud.config import PointDataConfig, PointModelConfig
+from maskssl_pointcloud.data import build_point_dataset
+from maskssl_pointcloud.ops import chamfer_distance, group_points
+
+
+class PointCloudModality(Modality):
+    """Clouds as G groups of k points: targets are each group's coordinates relative to its centre [B, G, k*3].
+
+    Tokens: ``inputs`` groups [B, G, k, 3], ``targets`` the same flattened [B, G, k*3], ``positions``
+    centres [B, G, 3], ``labels`` [B].
+
+    Augmentation (``data.augment``) belongs to pretraining: ``tokenize`` applies it only while autograd
+    records, that is in the training loop's forward pass. Evaluation runs under ``torch.no_grad`` and so
+    sees the clouds as stored, train split included.
+    """
+
+    name: ClassVar[str] = "pointcloud"
+    data_config: ClassVar[type] = PointDataConfig
+    model_config: ClassVar[type] = PointModelConfig
+    default_recipe: ClassVar[dict[str, Any]] = {
+        "data": {"dataset": "procedural", "num_points": 512},
+        "model": {"num_groups": 32, "group_size": 16},
+        "encoder": {"name": "point_transformer", "embed_dim": 128, "depth": 4, "num_heads": 4, "pointnet_width": 32},
+        "decoder": {"name": "point_mae", "embed_dim": 128, "depth": 2, "num_heads": 4},
+        "masker": {"name": "random", "ratio": 0.59375},  # 19 of 32 groups hidden, as Point-MAE's int(0.6 * 32)
+        "views": 2,
+        "regularizers": {"comask": {"weight": 1.0}},
+        "reconstruction_weight": 1000.0,
+        "train": {"epochs": 10, "batch_size": 64, "lr": 1e-3, "warmup_epochs": 1, "betas": [0.9, 0.999]},
+    }
+
+    def __init__(self, data: PointDataConfig, model: PointModelConfig) -> None:
+        super().__init__(data, model)
+        if data.limit is not None and data.limit < 1:
+            raise ConfigError(f"data.limit={data.limit} must be at least 1 (or null for the whole dataset)")
+        if not 1 <= model.num_groups <= data.num_points or not 1 <= model.group_size <= data.num_points:
+            raise ConfigError(
+                f"model.num_groups={model.num_groups} and model.group_size={model.group_size} must each be between "
+                f"1 and data.num_points={data.num_points}"
+            )
+        self.token_dim = 3 * model.group_size
+
+    def build_dataset(self, split: str) -> Dataset:
+        """(xyz float32 [num_points, 3], label int) samples of ``split``; see ``maskssl_pointcloud.data``."""
+        return build_point_dataset(self.data, split)
+
+    def tokenize(self, batch: Any, device: torch.device) -> Tokens:
+        """batch (points [B, N, 3], labels [B]) -> Tokens of G groups of k points, on ``device``."""
+        points, labels = batch
+        points = points.to(device, non_blocking=True).float()
+        if self.data.augment and torch.is_grad_enabled():
+            points = augment(points, self.data.augment)
+        centres, groups = group_points(
+            points, self.model.num_groups, self.model.group_size, backend=self.model.backend
+        )  # [B, G, 3], [B, G, k, 3]
+        return Tokens(
+            inputs=groups, targets=groups.flatten(2), positions=centres, labels=labels.to(device, non_blocking=True)
+        )
+
+    def build_encoder(self, section: dict[str, Any]) -> Encoder:
+        """The ``encoder`` section as it is (the encoder needs nothing from the data)."""
+        return registry.create("encoder", section)
+
+    def build_decoder(self, section: dict[str, Any], encoder: Encoder) -> Decoder:
+        """The ``decoder`` section with encoder_dim and token_dim (k * 3) injected."""
+        return registry.create("decoder", section, encoder_dim=encoder.embed_dim, token_dim=self.token_dim)
+
+    def reconstruction_loss(self, decoded: Decoded, mask: Tensor, tokens: Tokens) -> Tensor:
+        """Chamfer distance (``model.loss``) between predicted and true points, averaged over hidden groups."""
+        k = self.model.group_size
+        predicted = decoded.prediction[mask].float().view(-1, k, 3)  # [M, k, 3], M hidden groups in the batch
+        target = tokens.targets[mask].float().view(-1, k, 3)  # [M, k, 3]
+        norm = 2 if self.model.loss == "chamfer_l2" else 1
+        return chamfer_distance(predicted, target, norm=norm, backend=self.model.backend).mean()
+
+    def features(self, encoder: Encoder, tokens: Tokens) -> Tensor:
+        """[CLS] concatenated with the max over group tokens, nothing hidden: [B, 2D] (Point-MAE's classifier input).
+
+        Needs an encoder whose latent is [B, 1 + L, D] with [CLS] first, as ``point_transformer``.
+        """
+        latent = encoder(tokens, None).latent  # [B, 1+L, D]
+        return torch.cat([latent[:, 0], latent[:, 1:].max(dim=1).values], dim=-1)
