@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -204,3 +205,12 @@ def test_tokenize_augments_only_while_autograd_records() -> None:
     _, plain, _ = tiny("data.augment=[]")
     assert torch.equal(plain.tokenize(batch, torch.device("cpu")).positions, clean.positions)
     assert math.isfinite(float(augmented.targets.abs().max()))
+
+
+def test_default_recipe_is_the_cpu_point_cmae_recipe_and_point_mae_differs_only_in_views() -> None:
+    recipes = Path(__file__).resolve().parents[3] / "configs" / "pointcloud"
+    default = load_config("pointcloud").to_dict()
+    assert default == load_config("pointcloud", recipes / "point_cmae.yaml").to_dict()
+    point_mae = load_config("pointcloud", recipes / "point_mae.yaml").to_dict()
+    assert {k for k in default if default[k] != point_mae[k]} == {"views", "regularizers"}
+    assert point_mae["views"] == 1 and point_mae["regularizers"] == {}
