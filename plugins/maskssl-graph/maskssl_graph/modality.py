@@ -80,8 +80,8 @@ class GraphModality(Modality):
         "decoder": {"name": "gat"},
         "masker": {"name": "random", "ratio": 0.5},
         "train": {
-            "epochs": 200, "batch_size": 1, "lr": 3e-3, "weight_decay": 2e-4, "betas": (0.9, 0.999),
-            "warmup_epochs": 0, "log_every": 20, "ckpt_every": 100,
+            "epochs": 200, "batch_size": 1, "lr": 3e-3, "optimizer": "adam", "weight_decay": 2e-4,
+            "betas": (0.9, 0.999), "warmup_epochs": 0, "log_every": 20, "ckpt_every": 100,
         },
     }
 
