@@ -14,9 +14,7 @@ table and writes results.json and results.md to --out.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -27,12 +25,13 @@ from maskssl.engine.device import select_device
 from maskssl.engine.loop import train
 from maskssl.eval.evaluate import EvalSettings, evaluate
 from maskssl.eval.pretrained import load_pretrained
+from summary import results_table, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 DATASETS = {"procedural": "", "modelnet_subset": "modelnet_subset_"}
 """Recipe file prefix per dataset."""
 METHODS = {"Point-MAE": "point_mae", "Point-CMAE": "point_cmae", "random init": None}
-METRICS = ("linear_probe", "knn", "effective_rank", "train_minutes")
+COLUMNS = {"linear_probe": "linear probe (%)", "knn": "kNN (%)", "effective_rank": "effective rank", "train_minutes": "train (min)"}
 
 
 def run_one(dataset: str, method: str, seed: int, out: Path, device: torch.device, extra: list[str]) -> dict[str, Any]:
@@ -60,11 +59,6 @@ def run_one(dataset: str, method: str, seed: int, out: Path, device: torch.devic
     }
 
 
-def mean_std(values: list[float]) -> str:
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.2f} ± {spread:.2f}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
@@ -82,16 +76,8 @@ def main() -> None:
                 results.setdefault(dataset, {}).setdefault(method, []).append(row)
                 values = ", ".join(f"{k} {v:.3f}" for k, v in row.items())
                 print(f"{dataset} {method} seed {seed}: {values}", flush=True)
-    header = "| dataset | method | linear probe (%) | kNN (%) | effective rank | train (min) |"
-    lines = [header, "|" + "---|" * 6]
-    for dataset, methods in results.items():
-        for method, rows in methods.items():
-            cells = [mean_std([row[m] for row in rows]) for m in METRICS]
-            lines.append(f"| {dataset} | {method} | " + " | ".join(cells) + " |")
-    table = "\n".join(lines)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(results, indent=2))
-    (args.out / "results.md").write_text(table + "\n")
+    table = results_table(results, COLUMNS)
+    write_results(args.out, results, table)
     print(f"\nseeds {args.seeds}, {torch.get_num_threads()} threads on {device}\n{table}")
 
 

@@ -13,9 +13,7 @@ random initialisation gives the floor. MNIST is read from $MASKSSL_SHARED_DATA/i
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +24,15 @@ from maskssl.engine.device import select_device
 from maskssl.engine.loop import train
 from maskssl.eval.evaluate import EvalSettings, evaluate
 from maskssl.eval.pretrained import load_pretrained
+from summary import results_table, write_results
 
 REPO = Path(__file__).resolve().parents[1]
 METHODS = {"MAE": 0.0, "U-MAE": 0.01, "random init": None}
 """Uniformity weight per method; random init evaluates the MAE run's architecture before training."""
-METRICS = ("linear_probe", "knn", "effective_rank", "alignment", "uniformity")
+COLUMNS = {
+    "linear_probe": "linear probe (%)", "knn": "kNN (%)", "effective_rank": "effective rank",
+    "alignment": "alignment", "uniformity": "uniformity",
+}
 
 
 def run_one(dataset: str, method: str, seed: int, out: Path, device: torch.device, extra: list[str]) -> dict[str, Any]:
@@ -56,11 +58,6 @@ def run_one(dataset: str, method: str, seed: int, out: Path, device: torch.devic
     }
 
 
-def mean_std(values: list[float]) -> str:
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.2f} ± {spread:.2f}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist"], choices=["digits", "mnist"])
@@ -77,16 +74,8 @@ def main() -> None:
                 row = run_one(dataset, method, seed, args.out, device, args.overrides)
                 results.setdefault(dataset, {}).setdefault(method, []).append(row)
                 print(f"{dataset} {method} seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()), flush=True)
-    header = "| dataset | method | linear probe (%) | kNN (%) | effective rank | alignment | uniformity |"
-    lines = [header, "|" + "---|" * 7]
-    for dataset, methods in results.items():
-        for method, rows in methods.items():
-            cells = [mean_std([row[m] for row in rows]) for m in METRICS]
-            lines.append(f"| {dataset} | {method} | " + " | ".join(cells) + " |")
-    table = "\n".join(lines)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "results.json").write_text(json.dumps(results, indent=2))
-    (args.out / "results.md").write_text(table + "\n")
+    table = results_table(results, COLUMNS)
+    write_results(args.out, results, table)
     print(f"\nseeds {args.seeds}, {torch.get_num_threads()} threads on {device}\n{table}")
 
 

@@ -11,6 +11,7 @@ from maskssl_graph.gin import GINDecoder, GINEncoder
 from maskssl_graph.graphs import GraphList, NodeGraph, SingleGraph
 from maskssl_graph.loss import scaled_cosine_error
 from maskssl_graph.modality import GraphDataConfig, GraphModality, GraphModelConfig
+from maskssl_graph.projected_gat import ProjectedGATLayer
 from maskssl_graph.projection import MaskedInputProjection
 from maskssl_graph.sparse import SparseRows, sparse_matmul
 from maskssl_graph.synthetic import stochastic_block_graph
@@ -29,6 +30,7 @@ __all__ = [
     "GraphModelConfig",
     "MaskedInputProjection",
     "NodeGraph",
+    "ProjectedGATLayer",
     "SingleGraph",
     "SparseRows",
     "corrupt_dense",

@@ -1,4 +1,4 @@
-"""GraphMAE's GAT encoder and single-layer GAT decoder on torch-geometric's GATConv."""
+"""GraphMAE's GAT encoder (torch-geometric's GATConv) and single-layer GAT decoder."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from torch_geometric.nn import GATConv
 from maskssl_graph.corruption import sample_corruption
 from maskssl_graph.layers import Activation, Norm, init_like_graphmae, make_activation, make_norm
 from maskssl_graph.pooling import Pooling, pool_samples
+from maskssl_graph.projected_gat import ProjectedGATLayer
 from maskssl_graph.projection import MaskedInputProjection
 
 
 def _attention_only(conv: GATConv) -> GATConv:
-    """Drop the layer's own linear map: its input arrives projected (sparse-aware, or applied after the sum)."""
+    """Drop the layer's own linear map: its input arrives projected by the sparse-aware input projection."""
     conv.lin = nn.Identity()
     return conv
 
@@ -101,17 +102,14 @@ class GATDecoder(Decoder):
         in_drop: dropout on the GAT layer's input.
         attn_drop: dropout on the attention coefficients.
         negative_slope: LeakyReLU slope of the attention scores.
-        predict_visible: also predict the visible nodes (default False: their rows stay 0, since the
-            loss reads hidden nodes only).
+        predict_visible: also predict the visible nodes (default False: their prediction rows stay 0,
+            since the loss reads hidden nodes only).
 
-    A single-head GAT layer is ``W (sum_j a_ij h_j) + b``: the attention-weighted sum is linear, so the
-    layer's map W [D -> F] is applied after it, and only to the rows that are read. The attention
-    vectors act on h (D-dimensional) rather than on W h: the same set of functions (a' = W^T a),
-    computed without forming the F-wide features of every neighbour. What is never read is not
-    computed: the bias-free linear runs on the visible rows only (the hidden ones are re-masked to 0
-    anyway), and the attention only aggregates into hidden nodes (unless ``predict_visible``).
-    ``forward`` returns prediction [1, N, F] and hidden [1, N, D] (the attention output; rows of
-    visible nodes are their own input unless ``predict_visible``).
+    The GAT layer is GraphMAE's ``GATConv(D, F, heads=1)`` computed as a ``ProjectedGATLayer`` (its
+    linear map after the attention-weighted sum). What is never read is not computed: the bias-free
+    linear runs on the visible rows only (the hidden ones are re-masked to 0 anyway), and, unless
+    ``predict_visible``, the layer aggregates and projects into the hidden nodes only.
+    ``forward`` returns prediction [1, N, F] and hidden [1, N, D] (the re-masked layer input).
     """
 
     def __init__(
@@ -127,28 +125,20 @@ class GATDecoder(Decoder):
         self.in_drop = in_drop
         self.predict_visible = predict_visible
         self.to_decoder = nn.Linear(encoder_dim, encoder_dim, bias=False)  # GraphMAE's encoder_to_decoder
-        conv = GATConv(encoder_dim, encoder_dim, heads=1, dropout=attn_drop, negative_slope=negative_slope, bias=False)
-        init_like_graphmae(conv)
-        self.attention = _attention_only(conv)
-        self.head = nn.Linear(encoder_dim, out_dim)
-        nn.init.xavier_normal_(self.head.weight, gain=nn.init.calculate_gain("relu"))
-        nn.init.zeros_(self.head.bias)
+        self.layer = ProjectedGATLayer(encoder_dim, out_dim, attn_drop=attn_drop, negative_slope=negative_slope)
 
     def forward(self, encoded: Encoded, mask: Tensor, tokens: Tokens) -> Decoded:
-        """encoded.latent [1, N, D]; mask [1, N] bool (True = hidden)."""
+        """encoded.latent [1, N, D]; mask [1, N] bool (True = hidden); the graph's edges carry self-loops."""
         hidden = mask[0]
         latent = encoded.latent[0]  # [N, D]
         visible = (~hidden).nonzero().flatten()
         kept = F.dropout(self.to_decoder(latent[visible]), self.in_drop, self.training)  # [N_vis, D]
         h = latent.new_zeros(latent.shape).index_put((visible,), kept)  # re-mask: hidden rows are 0
         edge_index = tokens.context["edge_index"]
-        if not self.predict_visible:
-            edge_index = edge_index[:, hidden[edge_index[1]]]  # messages into hidden nodes only
-        h = self.attention(h, edge_index)  # [N, D]; GATConv adds the self-loops back
         if self.predict_visible:
-            prediction = self.head(h)
+            prediction = self.layer(h, edge_index)  # [N, F]
         else:
             rows = hidden.nonzero().flatten()
-            predicted = self.head(h[rows])  # [M, F]
+            predicted = self.layer(h, edge_index[:, hidden[edge_index[1]]], rows)  # [M, F], edges into hidden
             prediction = predicted.new_zeros(h.shape[0], predicted.shape[1]).index_put((rows,), predicted)
         return Decoded(prediction=prediction.unsqueeze(0), hidden=h.unsqueeze(0))

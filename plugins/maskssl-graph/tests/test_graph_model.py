@@ -15,6 +15,7 @@ from maskssl_graph import (
     GINDecoder,
     GINEncoder,
     MaskedInputProjection,
+    ProjectedGATLayer,
     SparseRows,
     corrupt_dense,
     sample_corruption,
@@ -123,7 +124,7 @@ def test_remask_zeroes_exactly_the_hidden_rows(decoder_cls: type) -> None:
     mask = hidden_mask(30)
     encoder = GATEncoder(12, "mean", hidden_dim=16, num_heads=2)
     decoder = decoder_cls(16, 12)
-    layer = decoder.attention if decoder_cls is GATDecoder else decoder.conv
+    layer = decoder.layer if decoder_cls is GATDecoder else decoder.conv
     seen: dict[str, torch.Tensor] = {}
     layer.register_forward_pre_hook(lambda module, args: seen.update(x=args[0]))
     decoder.eval()(encoder(tokens, mask), mask, tokens)
@@ -143,22 +144,22 @@ def test_gat_decoder_predicts_hidden_rows_only_unless_asked() -> None:
     assert (a[~mask[0]] == 0).all() and (b[~mask[0]] != 0).any()
 
 
-def test_gat_decoder_is_graphmae_single_head_gat_with_attention_moved_through_w() -> None:
-    """W (sum_j a_ij h_j) + b with attention vector a' = W^T a equals GATConv(D -> F) with vector a."""
+def test_projected_gat_layer_is_torch_geometric_gatconv_with_the_same_parameters() -> None:
+    """W (sum_j a_ij h_j) + b with scores s . W h equals GATConv(D -> F, heads=1), on every row or a subset."""
     tokens = ring_graph(25)
     h = torch.randn(25, 16)
     edge_index = tokens.context["edge_index"]
     reference = GATConv(16, 12, heads=1).eval()
+    layer = ProjectedGATLayer(16, 12).eval()
     with torch.no_grad():
         reference.bias.normal_()
-    decoder = GATDecoder(16, 12).eval()
-    with torch.no_grad():
-        decoder.head.weight.copy_(reference.lin.weight)
-        decoder.head.bias.copy_(reference.bias)
-        decoder.attention.att_src.copy_((reference.att_src.view(-1) @ reference.lin.weight).view(1, 1, -1))
-        decoder.attention.att_dst.copy_((reference.att_dst.view(-1) @ reference.lin.weight).view(1, 1, -1))
-    ours = decoder.head(decoder.attention(h, edge_index))
-    assert torch.allclose(ours, reference(h, edge_index), atol=1e-5)
+        for name in ("att_src", "att_dst", "bias"):
+            getattr(layer, name).copy_(getattr(reference, name))
+        layer.lin.weight.copy_(reference.lin.weight)
+    expected = reference(h, edge_index)
+    assert torch.allclose(layer(h, edge_index), expected, atol=1e-5)
+    rows = torch.tensor([3, 7, 20])
+    assert torch.allclose(layer(h, edge_index, rows), expected[rows], atol=1e-5)
 
 
 # -- loss ------------------------------------------------------------------------------------------

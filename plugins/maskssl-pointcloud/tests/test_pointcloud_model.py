@@ -16,6 +16,7 @@ from maskssl_pointcloud import MiniPointNet, PointMAEDecoder, PointTransformerEn
 from maskssl_pointcloud.augment import augment, jitter, rotate, scale_translate
 from maskssl_pointcloud.visible import scatter_visible, select_visible
 
+RECIPES = Path(__file__).resolve().parents[3] / "configs" / "pointcloud"
 TINY = [
     "data.num_points=128",
     "data.procedural_size=16",
@@ -208,9 +209,18 @@ def test_tokenize_augments_only_while_autograd_records() -> None:
 
 
 def test_default_recipe_is_the_cpu_point_cmae_recipe_and_point_mae_differs_only_in_views() -> None:
-    recipes = Path(__file__).resolve().parents[3] / "configs" / "pointcloud"
     default = load_config("pointcloud").to_dict()
-    assert default == load_config("pointcloud", recipes / "point_cmae.yaml").to_dict()
-    point_mae = load_config("pointcloud", recipes / "point_mae.yaml").to_dict()
+    assert default == load_config("pointcloud", RECIPES / "point_cmae.yaml").to_dict()
+    point_mae = load_config("pointcloud", RECIPES / "point_mae.yaml").to_dict()
     assert {k for k in default if default[k] != point_mae[k]} == {"views", "regularizers"}
     assert point_mae["views"] == 1 and point_mae["regularizers"] == {}
+
+
+@pytest.mark.parametrize("recipe", sorted(p.name for p in RECIPES.glob("*.yaml")))
+def test_every_recipe_builds_its_model(recipe: str) -> None:
+    """Point-MAE's mask count (int(0.6 G)) with the core's rule, one decoder per view, co-mask with two views."""
+    config = load_config("pointcloud", RECIPES / recipe)
+    model = build_model(build_modality(config), config)
+    assert model.num_views == (2 if "cmae" in recipe else 1)
+    assert set(model.regularizers) == ({"comask"} if "cmae" in recipe else set())
+    assert model.masker.num_hidden(config.model["num_groups"]) == int(0.6 * config.model["num_groups"])
