@@ -18,12 +18,13 @@ def results_table(results: dict[str, dict[str, list[dict[str, float]]]], columns
     """A markdown table, one row per (dataset, method), one ``mean ± std`` cell per metric.
 
     results: dataset -> method -> one dict of metric values per seed.
-    columns: metric key -> column header, in column order.
+    columns: metric key -> column header, in column order. A method whose rows lack a metric gets "–".
     """
     lines = ["| dataset | method | " + " | ".join(columns.values()) + " |", "|" + "---|" * (len(columns) + 2)]
     for dataset, methods in results.items():
         for method, rows in methods.items():
-            cells = [mean_std([row[metric] for row in rows]) for metric in columns]
+            cells = [mean_std([row[metric] for row in rows]) if all(metric in row for row in rows) else "–"
+                     for metric in columns]
             lines.append(f"| {dataset} | {method} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

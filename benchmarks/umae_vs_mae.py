@@ -2,9 +2,11 @@
 
     python benchmarks/umae_vs_mae.py                                  # digits and MNIST, seeds 0 1 2
     python benchmarks/umae_vs_mae.py --datasets digits --seeds 0 1 --out runs/umae_vs_mae
+    python benchmarks/umae_vs_mae.py --datasets mnist --methods U-MAE --umae-weight 0.001 --out runs/lambda_0.001
+    python benchmarks/umae_vs_mae.py --datasets mnist --out runs/long train.epochs=100   # any config override
 
 For each dataset the recipe `configs/image/<dataset>_umae.yaml` is trained twice per seed: with the
-uniformity weight 0 (MAE; the term is still logged) and 0.01 (U-MAE). Each run is then evaluated
+uniformity weight 0 (MAE; the term is still logged) and 0.01 (U-MAE; --umae-weight). Each run is then evaluated
 as `maskssl eval` does (linear probe, kNN, effective rank, alignment, uniformity), and the encoder at
 random initialisation gives the floor. MNIST is read from $MASKSSL_SHARED_DATA/images (default
 ../shared/data/images). Prints a mean ± std table and writes results.json and results.md to --out.
@@ -13,6 +15,7 @@ random initialisation gives the floor. MNIST is read from $MASKSSL_SHARED_DATA/i
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -27,21 +30,28 @@ from maskssl.eval.pretrained import load_pretrained
 from summary import results_table, write_results
 
 REPO = Path(__file__).resolve().parents[1]
-METHODS = {"MAE": 0.0, "U-MAE": 0.01, "random init": None}
-"""Uniformity weight per method; random init evaluates the MAE run's architecture before training."""
+METHODS = ("MAE", "U-MAE", "random init")
+"""Random init evaluates the MAE run's architecture before training."""
 COLUMNS = {
     "linear_probe": "linear probe (%)", "knn": "kNN (%)", "effective_rank": "effective rank",
-    "alignment": "alignment", "uniformity": "uniformity",
+    "alignment": "alignment", "uniformity": "uniformity", "reconstruction": "reconstruction (last 5 logs)",
 }
 
 
-def run_one(dataset: str, method: str, seed: int, out: Path, device: torch.device, extra: list[str]) -> dict[str, Any]:
-    """Train (unless random init) and evaluate one (dataset, method, seed); returns the metrics."""
+def final_reconstruction(run_dir: Path, last: int = 5) -> float:
+    """Mean reconstruction loss of the run's ``last`` logged steps (metrics.jsonl)."""
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()[-last:]]
+    return sum(record["reconstruction"] for record in records) / len(records)
+
+
+def run_one(
+    dataset: str, weight: float | None, seed: int, out: Path, device: torch.device, extra: list[str]
+) -> dict[str, Any]:
+    """Train with uniformity weight ``weight`` (None: random init, untrained) and evaluate one seed."""
     shared = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data"))
     overrides = [f"train.seed={seed}", *extra]
     if dataset == "mnist":
         overrides.append(f"data.root={shared / 'images'}")
-    weight = METHODS[method]
     run_dir = out / dataset / f"{'umae' if weight else 'mae'}_seed{seed}"  # random init: the MAE run's config
     if weight is not None:
         config = load_config("image", REPO / f"configs/image/{dataset}_umae.yaml", overrides)
@@ -49,7 +59,8 @@ def run_one(dataset: str, method: str, seed: int, out: Path, device: torch.devic
         train(config, run_dir, overwrite=True, progress=False)
     pretrained = load_pretrained(run_dir, device, random_init=weight is None)
     report = evaluate(pretrained, device, EvalSettings(seed=seed))
-    return {
+    trained = {} if weight is None else {"reconstruction": final_reconstruction(run_dir)}
+    return trained | {
         "linear_probe": report["linear_probe"]["test_accuracy"],
         "knn": report["knn"]["accuracy"],
         "effective_rank": report["effective_rank"],
@@ -63,15 +74,18 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist"], choices=["digits", "mnist"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=Path("runs/umae_vs_mae"))
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--umae-weight", type=float, default=0.01, help="U-MAE's lambda (default 0.01, the paper's)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("overrides", nargs="*", help="extra config overrides for every run, e.g. train.epochs=5")
     args = parser.parse_args()
     device = select_device(args.device)
     results: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for dataset in args.datasets:
-        for method in METHODS:
+        for method in args.methods:
+            weight = {"MAE": 0.0, "U-MAE": args.umae_weight, "random init": None}[method]
             for seed in args.seeds:
-                row = run_one(dataset, method, seed, args.out, device, args.overrides)
+                row = run_one(dataset, weight, seed, args.out, device, args.overrides)
                 results.setdefault(dataset, {}).setdefault(method, []).append(row)
                 print(f"{dataset} {method} seed {seed}: " + ", ".join(f"{k} {v:.3f}" for k, v in row.items()), flush=True)
     table = results_table(results, COLUMNS)

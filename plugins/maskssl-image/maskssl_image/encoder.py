@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Literal
 
 import torch
 from maskssl import Encoded, Encoder, Tokens
@@ -27,10 +28,13 @@ class ViTEncoder(Encoder):
         num_heads: attention heads per block.
         mlp_ratio: MLP hidden width over D.
         drop_path_rate: stochastic depth, rising linearly to this value over the blocks.
+        pool: the per-image feature ``Encoded.pooled`` (what the regularizers, the online probe and
+            evaluation read): "cls", the [CLS] state (MAE's linear probe, U-MAE's regularizer), or
+            "mean", the mean of the visible patches' states (MAE's ``global_pool``).
 
     ``forward(tokens, mask)`` reads ``tokens.inputs`` (images [B, C, H, W]) and returns
     ``Encoded(latent=[B, 1 + L_vis, D], pooled=[B, D])``, where latent row 0 is [CLS] and rows 1..
-    are the visible patches in ascending patch order; ``pooled`` is the [CLS] state.
+    are the visible patches in ascending patch order.
     """
 
     def __init__(
@@ -43,8 +47,11 @@ class ViTEncoder(Encoder):
         num_heads: int = 3,
         mlp_ratio: float = 4.0,
         drop_path_rate: float = 0.0,
+        pool: Literal["cls", "mean"] = "cls",
     ) -> None:
         super().__init__()
+        if pool not in ("cls", "mean"):
+            raise ValueError(f"pool='{pool}' must be 'cls' or 'mean'")
         height, width = (img_size, img_size) if isinstance(img_size, int) else img_size
         if height % patch_size or width % patch_size:
             raise ValueError(f"image size {height}x{width} is not divisible by patch_size={patch_size}")
@@ -53,6 +60,7 @@ class ViTEncoder(Encoder):
         if embed_dim % num_heads:
             raise ValueError(f"embed_dim={embed_dim} must be divisible by num_heads={num_heads}")
         self.embed_dim = embed_dim
+        self.pool = pool
         self.patch_embed = PatchEmbed((height, width), patch_size, in_chans, embed_dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.register_buffer(
@@ -83,4 +91,5 @@ class ViTEncoder(Encoder):
         for block in self.blocks:
             x = block(x)
         x = self.norm(x)
-        return Encoded(latent=x, pooled=x[:, 0])
+        pooled = x[:, 0] if self.pool == "cls" else x[:, 1:].mean(dim=1)  # [B, D]
+        return Encoded(latent=x, pooled=pooled)

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 
 import torch
 from maskssl import Decoded, Decoder, Encoder, Modality, Tokens, registry
-from maskssl.errors import ConfigError
+from maskssl.errors import ConfigError, DataError
 from torch import Tensor
 from torch.utils.data import Dataset
 
@@ -94,6 +94,13 @@ class ImageModality(Modality):
     def tokenize(self, batch: Any, device: torch.device) -> Tokens:
         """batch (images [B, C, H, W], labels [B]) -> Tokens with targets [B, L, p*p*C] on ``device``."""
         images, labels = batch
+        if tuple(images.shape[1:]) != self.image_shape:
+            channels, height, width = self.image_shape
+            raise DataError(
+                f"a batch of images has shape {tuple(images.shape)}, but the model takes [B, {channels}, {height}, "
+                f"{width}] images (data.dataset={self.data.dataset}): give the dataset {channels}-channel "
+                f"{height}x{width} images, or configure the model for yours (data.image_size for imagefolder)"
+            )
         images = images.to(device, non_blocking=True)
         labels = labels.to(device, non_blocking=True)
         targets = patchify(images, self.model.patch_size)  # [B, L, p*p*C]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import pickle
+import re
 import struct
 from pathlib import Path
 
@@ -166,6 +167,17 @@ def test_encoder_shapes_with_and_without_mask() -> None:
     masked = encoder(tokens, random_mask(3, 16))
     assert masked.latent.shape == (3, 1 + 4, 32)
     assert encoder.embed_dim == 32
+
+
+def test_encoder_mean_pool_averages_the_visible_patch_states() -> None:
+    encoder = small_encoder(pool="mean")
+    tokens = tokens_for(torch.randn(3, 1, 8, 8), 2)
+    mask = random_mask(3, 16)
+    encoded = encoder(tokens, mask)
+    assert torch.allclose(encoded.pooled, encoded.latent[:, 1:].mean(dim=1))
+    assert not torch.allclose(encoded.pooled, encoded.latent[:, 0])
+    with pytest.raises(ValueError, match="pool='max'"):
+        small_encoder(pool="max")
 
 
 def test_encoder_positions_are_fixed_sincos_with_zero_cls() -> None:
@@ -409,6 +421,13 @@ def test_cifar10_batches(tmp_path: Path) -> None:
         build_image_dataset("cifar10", "test", root=tmp_path)
     with pytest.raises(DataError, match="cifar-10-batches-py"):
         build_image_dataset("cifar10", "train", root=tmp_path / "missing")
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 8, 8), (2, 1, 16, 16), (2, 1, 8)])
+def test_tokenize_names_images_of_the_wrong_size_or_channels(shape: tuple[int, ...]) -> None:
+    modality = ImageModality(ImageDataConfig(dataset="digits"), ImageModelConfig(patch_size=2))
+    with pytest.raises(DataError, match=rf"shape {re.escape(str(shape))}.*\[B, 1, 8, 8\]"):
+        modality.tokenize((torch.zeros(shape), torch.zeros(2, dtype=torch.long)), torch.device("cpu"))
 
 
 def test_imagefolder_resizes_and_crops(tmp_path: Path) -> None:
