@@ -6,10 +6,10 @@ from functools import partial
 
 import torch
 from maskssl import Decoded, Decoder, Encoded, Tokens
+from maskssl.init import init_transformer_weights
 from timm.models.vision_transformer import Block
 from torch import Tensor, nn
 
-from maskssl_image.init import init_mae_weights
 from maskssl_image.positions import sincos_pos_embed_with_cls
 from maskssl_image.visible import scatter_visible
 
@@ -58,7 +58,7 @@ class MAEDecoder(Decoder):
         self.norm = norm_layer(embed_dim)
         self.head = nn.Linear(embed_dim, token_dim)
         nn.init.normal_(self.mask_token, std=0.02)
-        self.apply(init_mae_weights)
+        self.apply(init_transformer_weights)
 
     def forward(self, encoded: Encoded, mask: Tensor, tokens: Tokens) -> Decoded:
         """mask [B, L] bool (True = hidden), the one the encoder saw. Returns prediction [B, L, T]."""

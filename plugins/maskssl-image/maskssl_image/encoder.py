@@ -7,11 +7,11 @@ from typing import Literal
 
 import torch
 from maskssl import Encoded, Encoder, Tokens
+from maskssl.init import init_transformer_weights
 from timm.layers import PatchEmbed
 from timm.models.vision_transformer import Block
 from torch import Tensor, nn
 
-from maskssl_image.init import init_mae_weights
 from maskssl_image.positions import sincos_pos_embed_with_cls
 from maskssl_image.visible import gather_visible
 
@@ -78,7 +78,7 @@ class ViTEncoder(Encoder):
         weight = self.patch_embed.proj.weight.data
         nn.init.xavier_uniform_(weight.view(weight.shape[0], -1))  # as a linear layer over a flattened patch
         nn.init.normal_(self.cls_token, std=0.02)
-        self.apply(init_mae_weights)
+        self.apply(init_transformer_weights)
 
     def forward(self, tokens: Tokens, mask: Tensor | None = None) -> Encoded:
         """tokens.inputs [B, C, H, W]; mask [B, L] bool (True = hidden) or None for all patches."""

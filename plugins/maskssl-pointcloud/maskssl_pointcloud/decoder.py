@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 from maskssl import Decoded, Decoder, Encoded, Tokens
+from maskssl.init import init_transformer_weights
 from torch import Tensor, nn
 
-from maskssl_pointcloud.init import init_decoder_weights
 from maskssl_pointcloud.transformer import PositionalBlocks, position_mlp
 from maskssl_pointcloud.visible import scatter_visible
 
@@ -45,8 +45,8 @@ class PointMAEDecoder(Decoder):
         self.pos_embed = position_mlp(embed_dim)
         self.blocks = PositionalBlocks(embed_dim, depth, num_heads, mlp_ratio, drop_path_rate)
         self.norm = nn.LayerNorm(embed_dim)
-        self.blocks.apply(init_decoder_weights)
-        self.norm.apply(init_decoder_weights)
+        self.blocks.apply(init_transformer_weights)
+        self.norm.apply(init_transformer_weights)
         self.head = nn.Linear(embed_dim, token_dim)
         nn.init.trunc_normal_(self.mask_token, std=0.02)
 

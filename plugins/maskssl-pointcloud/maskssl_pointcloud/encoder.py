@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from maskssl import Encoded, Encoder, Tokens
+from maskssl.init import init_transformer_weights
 from torch import Tensor, nn
 
-from maskssl_pointcloud.init import init_encoder_weights
 from maskssl_pointcloud.pointnet import MiniPointNet
 from maskssl_pointcloud.transformer import PositionalBlocks, position_mlp
 from maskssl_pointcloud.visible import select_visible
@@ -50,7 +52,7 @@ class PointTransformerEncoder(Encoder):
         self.cls_pos = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.blocks = PositionalBlocks(embed_dim, depth, num_heads, mlp_ratio, drop_path_rate)
         self.norm = nn.LayerNorm(embed_dim)
-        self.apply(init_encoder_weights)
+        self.apply(partial(init_transformer_weights, trunc_normal_std=0.02))  # Point-MAE's encoder
         nn.init.trunc_normal_(self.cls_token, std=0.02)
         nn.init.trunc_normal_(self.cls_pos, std=0.02)
 
