@@ -31,6 +31,14 @@ def test_logistic_regression_keeps_the_weights_of_the_best_validation_epoch() ->
     useless_val = FeatureSet(torch.zeros(30, 8), torch.zeros(30, dtype=torch.long))  # constant accuracy
     result = logistic_regression(train, useless_val, test, epochs=50)
     assert result.best_epoch == 49  # ties go to the latest epoch, as GraphMAE's >=
+    assert result.final_test_accuracy == result.test_accuracy  # the best epoch is the last one
+
+
+def test_logistic_regression_reports_the_last_epochs_test_accuracy_beside_the_selected_one() -> None:
+    train, test = clusters(60, seed=2), clusters(60, seed=2)
+    misleading_val = FeatureSet(train.features, (train.labels + 1) % 3)  # rewards the worst epochs
+    result = logistic_regression(train, misleading_val, test, epochs=50)
+    assert result.best_epoch == 0 and result.test_accuracy < 80 and result.final_test_accuracy == 100.0
 
 
 def test_logreg_over_seeds_reports_mean_and_std() -> None:
@@ -39,6 +47,8 @@ def test_logreg_over_seeds_reports_mean_and_std() -> None:
     accuracies = [run["test_accuracy"] for run in report["runs"]]
     assert report["seeds"] == [0, 1, 2] and report["test_accuracy_mean"] == pytest.approx(sum(accuracies) / 3)
     assert report["test_accuracy_std"] == pytest.approx(float(torch.tensor(accuracies).std(unbiased=False)))
+    finals = [run["final_test_accuracy"] for run in report["runs"]]
+    assert report["final_test_accuracy_mean"] == pytest.approx(sum(finals) / 3)
 
 
 def test_svm_protocol_cross_validates_over_all_samples() -> None:

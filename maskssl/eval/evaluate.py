@@ -142,6 +142,10 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
              f"{logreg[f'{split}_accuracy_mean']:.2f} ± {logreg[f'{split}_accuracy_std']:.2f} {runs}")
             for split in ("train", "val", "test")
         ]
+        rows.append((
+            "logistic regression, last-epoch test accuracy (%)",
+            f"{logreg['final_test_accuracy_mean']:.2f} ± {logreg['final_test_accuracy_std']:.2f} {runs}",
+        ))
     if "svm" in report:
         svm = report["svm"]
         accuracy = f"{svm['accuracy_mean']:.2f} ± {svm['accuracy_std']:.2f}"
