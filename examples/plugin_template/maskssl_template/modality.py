@@ -1,0 +1,101 @@
+"""The signal modality: 1-D signals cut into windows of p samples, reconstructed with MSE on hidden windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from maskssl import Decoded, Decoder, Encoder, Modality, Tokens, registry
+from maskssl.errors import ConfigError
+from maskssl_template.data import FREQUENCIES, make_signals
+
+
+@dataclass
+class SignalData:
+    """The ``data`` section.
+
+    Attributes:
+        samples: signals in split "train".
+        test_samples: signals in split "test" (drawn with seed + 1).
+        length: samples per signal.
+        classes: signal classes (pairs of frequencies), 1 to 8.
+        noise: standard deviation of the added Gaussian noise.
+        seed: seed of split "train".
+    """
+
+    samples: int = 512
+    test_samples: int = 128
+    length: int = 64
+    classes: int = 4
+    noise: float = 0.05
+    seed: int = 0
+
+
+@dataclass
+class SignalModel:
+    """The ``model`` section.
+
+    Attributes:
+        patch_size: p, samples per window (token); must divide ``data.length``.
+    """
+
+    patch_size: int = 4
+
+
+class SignalModality(Modality):
+    """Signals [B, length] as L = length / p windows: ``Tokens.inputs`` and ``targets`` are [B, L, p]."""
+
+    name: ClassVar[str] = "signal"
+    data_config: ClassVar[type] = SignalData
+    model_config: ClassVar[type] = SignalModel
+    default_recipe: ClassVar[dict[str, Any]] = {
+        "encoder": {"name": "signal_transformer", "embed_dim": 32, "depth": 2, "num_heads": 2},
+        "decoder": {"name": "signal_mixer", "embed_dim": 32, "depth": 2},
+        # this distribution's own masker: every hidden window has visible neighbours
+        "masker": {"name": "checkerboard", "ratio": 0.5},
+        "train": {"epochs": 10, "batch_size": 16, "lr": 3e-3, "warmup_epochs": 1, "log_every": 5},
+    }
+
+    def __init__(self, data: SignalData, model: SignalModel) -> None:
+        super().__init__(data, model)
+        p = model.patch_size
+        if p < 1 or data.length % p:
+            raise ConfigError(f"model.patch_size={p} must divide data.length={data.length}")
+        if not 1 <= data.classes <= len(FREQUENCIES):
+            raise ConfigError(f"data.classes={data.classes} must be between 1 and {len(FREQUENCIES)}")
+        self.num_tokens = data.length // p
+
+    def build_dataset(self, split: str) -> Dataset:
+        """(signal float32 [length], label int64) samples; "train" and "test" are drawn with different seeds."""
+        data = self.data
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        size, seed = (data.samples, data.seed) if split == "train" else (data.test_samples, data.seed + 1)
+        return make_signals(size, data.length, data.classes, data.noise, seed)
+
+    def tokenize(self, batch: Any, device: torch.device) -> Tokens:
+        """batch (signals [B, length], labels [B]) -> Tokens of L windows [B, L, p] on ``device``."""
+        signals, labels = batch
+        windows = signals.to(device).unfold(1, self.model.patch_size, self.model.patch_size)  # [B, L, p]
+        return Tokens(inputs=windows, targets=windows, grid=(self.num_tokens,), labels=labels.to(device))
+
+    def build_encoder(self, section: dict[str, Any]) -> Encoder:
+        """The ``encoder`` section with token_dim (p) and num_tokens (L) injected."""
+        return registry.create("encoder", section, token_dim=self.model.patch_size, num_tokens=self.num_tokens)
+
+    def build_decoder(self, section: dict[str, Any], encoder: Encoder) -> Decoder:
+        """The ``decoder`` section with token_dim, num_tokens and encoder_dim injected."""
+        return registry.create(
+            "decoder", section, token_dim=self.model.patch_size, num_tokens=self.num_tokens,
+            encoder_dim=encoder.embed_dim,
+        )
+
+    def reconstruction_loss(self, decoded: Decoded, mask: Tensor, tokens: Tokens) -> Tensor:
+        """Mean squared error per window, averaged over the hidden windows (mask [B, L], True = hidden)."""
+        per_token = (decoded.prediction.float() - tokens.targets.float()).square().mean(dim=-1)  # [B, L]
+        hidden = mask.float()
+        return (per_token * hidden).sum() / hidden.sum()
