@@ -41,7 +41,9 @@ def effective_rank(singular_values: Tensor) -> float:
 def plot_spectrum(spectra: dict[str, Tensor], path: Path, title: str | None = None) -> Path:
     """Save a PNG of s_i / s_1 (log y axis) against i for each named spectrum [K]; returns ``path``.
 
-    Zero values are left out (they have no logarithm); each legend entry names the effective rank.
+    Values below 1e-6 s_1 are left out: zero up to float32 rounding (for example the direction a final
+    LayerNorm removes from every feature), they would stretch the log axis; each legend entry names the
+    effective rank.
     Draws on an Agg canvas of its own, leaving pyplot's global backend and figures untouched.
     Needs matplotlib (optional): raises MaskSSLError when it is missing.
     """
@@ -55,7 +57,7 @@ def plot_spectrum(spectra: dict[str, Tensor], path: Path, title: str | None = No
             raise ValueError(f"spectrum {name!r} has no positive singular value to normalise by")
         normalised = s / s.max()
         index = torch.arange(1, s.numel() + 1)
-        keep = normalised > 0
+        keep = normalised > 1e-6
         label = f"{name} (effective rank {effective_rank(s):.1f})"
         axes.plot(index[keep].numpy(), normalised[keep].numpy(), label=label)
     axes.set_yscale("log")
