@@ -4,6 +4,14 @@
     maskssl train --config configs/graph/cora.yaml --out runs/cora && maskssl eval runs/cora
 """
 
+import warnings
+
+with warnings.catch_warnings():
+    # torch-geometric applies torch.jit.script at import time, which recent torch releases deprecate with a
+    # FutureWarning on every run; it is theirs to change, not the user's to act on
+    warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
+    import torch_geometric  # noqa: F401
+
 from maskssl_graph.corruption import Corruption, corrupt_dense, sample_corruption
 from maskssl_graph.datasets import load_node_graph, load_tu, row_normalize
 from maskssl_graph.gat import GATDecoder, GATEncoder
