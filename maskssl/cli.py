@@ -4,6 +4,8 @@
     maskssl train --config configs/image/digits_umae.yaml train.epochs=5 masker.ratio=0.6
     maskssl train --out runs/x --resume                     # continue a run from its last checkpoint
     maskssl train --import mymodule masker.name=mine        # use components registered in your module
+    maskssl finetune runs/x                                 # fine-tune the encoder (the modality's default recipe)
+    maskssl finetune runs/x --random-init                   # the same recipe from random weights (baseline)
     maskssl eval runs/x                                     # linear probe, kNN, effective rank, alignment, uniformity
     maskssl sweep --modality image --ratios 0.25,0.5,0.75,0.9 --out runs/sweep
     maskssl export runs/x --out encoder.safetensors         # encoder weights (safetensors) + JSON metadata
@@ -28,15 +30,16 @@ import torch
 
 from maskssl import registry
 from maskssl.build import load_config
-from maskssl.config import load_yaml
+from maskssl.config import deep_merge, from_mapping, load_yaml, parse_overrides
 from maskssl.engine.device import select_device
-from maskssl.engine.loop import TrainingInterrupted, train
+from maskssl.engine.loop import TrainingInterrupted, results_path, train
 from maskssl.errors import MaskSSLError, NonFiniteLossError, PluginImportError
 from maskssl.eval.evaluate import EvalSettings, evaluate, format_table, summary_rows
 from maskssl.eval.pretrained import load_pretrained
 from maskssl.eval.spectrum import plot_spectrum
 from maskssl.eval.sweep import format_sweep, plot_sweep, run_sweep
 from maskssl.export import export_encoder
+from maskssl.finetune import FinetuneConfig, finetune, format_results, load_finetune_config
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -64,6 +67,19 @@ def _parser() -> argparse.ArgumentParser:
     _add_import_option(train)
     train.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
     train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=5")
+
+    finetune = commands.add_parser("finetune", help="fine-tune a pretrained encoder for classification")
+    finetune.add_argument("pretrained", type=Path, metavar="PRETRAINED",
+                          help="pretraining run directory, checkpoint (.pt) or export (.safetensors)")
+    finetune.add_argument("--config", type=Path, help="YAML fine-tuning recipe (see configs/)")
+    finetune.add_argument("--out", type=Path, help="run directory (default: runs/finetune-<modality>-<time>)")
+    finetune.add_argument("--random-init", action="store_true",
+                          help="train the same recipe from random weights (finetune.random_init=true)")
+    finetune.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    finetune.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    _add_import_option(finetune)
+    finetune.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
+    finetune.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=5")
 
     evaluate = commands.add_parser("eval", help="evaluate a pretrained encoder's frozen features")
     evaluate.add_argument("path", type=Path, help="run directory (newest good checkpoint) or checkpoint file")
@@ -135,31 +151,44 @@ def import_user_module(spec: str) -> None:
         raise
 
 
+def _saved_config_path(args: argparse.Namespace) -> Path:
+    """The saved config of the run ``--resume --out`` continues."""
+    if args.out is None:
+        raise MaskSSLError("--resume needs --out, the run directory to continue")
+    if args.config is not None:
+        raise MaskSSLError("--resume continues with the run's saved config; drop --config")
+    return args.out / "config.yaml"
+
+
+def _check_resume_changes(saved: dict, resumed: dict) -> None:
+    """--resume may change only RESUME_OVERRIDABLE keys of the saved config."""
+    before, after = _flatten(saved), _flatten(resumed)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    bad = [k for k in changed if k not in RESUME_OVERRIDABLE]
+    if bad:
+        raise MaskSSLError(f"--resume cannot change {', '.join(bad)}; only {', '.join(RESUME_OVERRIDABLE)} may change")
+
+
+def _run_dir(out: Path | None, name: str) -> Path:
+    """--out, or runs/<name>-<time> outside torchrun."""
+    if out is not None:
+        return out
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise MaskSSLError("under torchrun, pass --out so every process writes to the same run directory")
+    return Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
 def _train(args: argparse.Namespace) -> int:
     for spec in args.imports:
         import_user_module(spec)
     if args.resume:
-        if args.out is None:
-            raise MaskSSLError("--resume needs --out, the run directory to continue")
-        if args.config is not None:
-            raise MaskSSLError("--resume continues with the run's saved config; drop --config")
-        saved = args.out / "config.yaml"
+        saved = _saved_config_path(args)
         modality = args.modality or load_yaml(saved).get("modality")
         config = load_config(modality, saved, args.overrides)
-        before, after = _flatten(load_config(modality, saved).to_dict()), _flatten(config.to_dict())
-        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-        bad = [k for k in changed if k not in RESUME_OVERRIDABLE]
-        if bad:
-            raise MaskSSLError(
-                f"--resume cannot change {', '.join(bad)}; only {', '.join(RESUME_OVERRIDABLE)} may change"
-            )
+        _check_resume_changes(load_config(modality, saved).to_dict(), config.to_dict())
     else:
         config = load_config(args.modality, args.config, args.overrides)
-    out = args.out
-    if out is None:
-        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-            raise MaskSSLError("under torchrun, pass --out so every process writes to the same run directory")
-        out = Path("runs") / f"{config.modality}-{time.strftime('%Y%m%d-%H%M%S')}"
+    out = _run_dir(args.out, config.modality)
     try:
         result = train(
             config, out, resume=args.resume, overwrite=args.overwrite, progress=False if args.no_progress else None
@@ -171,6 +200,39 @@ def _train(args: argparse.Namespace) -> int:
         loss = f"{result.loss:.4f}" if result.loss is not None else "n/a"
         print(f"run written to {result.run_dir} (step {result.step}, loss {loss}): "
               f"config.yaml, metrics.jsonl, checkpoints/")
+    return 0
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    for spec in args.imports:
+        import_user_module(spec)
+    overrides = [*args.overrides, *(["finetune.random_init=true"] if args.random_init else [])]
+    if args.resume:
+        saved_path = _saved_config_path(args)
+        saved = load_yaml(saved_path)
+        if Path(saved.get("pretrained", "")) != args.pretrained:
+            raise MaskSSLError(
+                f"{args.out} fine-tunes {saved.get('pretrained')}, not {args.pretrained}; resume it with that PRETRAINED"
+            )
+        config = from_mapping(FinetuneConfig, deep_merge(saved, parse_overrides(overrides)))
+        _check_resume_changes(from_mapping(FinetuneConfig, saved).to_dict(), config.to_dict())
+    else:
+        config = load_finetune_config(args.pretrained, args.config, overrides)
+    out = _run_dir(args.out, f"finetune-{config.modality}")
+    try:
+        result = finetune(
+            config, out, resume=args.resume, overwrite=args.overwrite, progress=False if args.no_progress else None
+        )
+    except TrainingInterrupted as exc:
+        print(f"maskssl: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if int(os.environ.get("RANK", "0")) == 0:
+        report = json.loads(results_path(result.run_dir).read_text())
+        baseline = " from random init" if config.finetune.random_init else ""
+        print(f"fine-tuned {config.pretrained}{baseline}: {report['num_classes']} classes, "
+              f"{report['train_samples']} train samples, test split")
+        print(format_results(report))
+        print(f"run written to {result.run_dir}: results.json, config.yaml, metrics.jsonl, checkpoints/")
     return 0
 
 
@@ -249,9 +311,15 @@ def _plugins_list() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``maskssl`` console script; returns the exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    # key=value overrides after an option (``finetune runs/x --out y train.epochs=5``) land in ``extra``
+    if extra and hasattr(args, "overrides") and not any(item.startswith("-") for item in extra):
+        args.overrides += extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
-        commands = {"train": _train, "eval": _eval, "sweep": _sweep, "export": _export}
+        commands = {"train": _train, "finetune": _finetune, "eval": _eval, "sweep": _sweep, "export": _export}
         if args.command in commands:
             return commands[args.command](args)
         return _plugins_list()

@@ -186,7 +186,11 @@ def _check_sections(config: RunConfig) -> None:
         if not isinstance(section, dict) or "weight" not in section:
             raise ConfigError(f"regularizers.{name} needs a weight, e.g. regularizers.{name}.weight=0.01")
         coerce(section["weight"], float, f"regularizers.{name}.weight")
-    train = config.train
+    check_train(config.train)
+
+
+def check_train(train: TrainConfig) -> None:
+    """Range checks of the ``train`` section (its types are checked by ``from_mapping``)."""
     for key in ("epochs", "batch_size", "accum_steps", "log_every", "keep_checkpoints"):
         if getattr(train, key) < 1:
             raise ConfigError(f"train.{key}={getattr(train, key)} must be at least 1")

@@ -16,15 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from maskssl.build import build_modality
 from maskssl.config import RunConfig, from_mapping
 from maskssl.errors import CheckpointError
 from maskssl.eval.pretrained import load_pretrained
+from maskssl.finetune.source import EXPORT_FORMAT, PretrainedSource
 from maskssl.interfaces import Encoder
 
-FORMAT = "maskssl-encoder-v1"
 
 
 def export_encoder(run: str | Path, out: str | Path) -> tuple[Path, Path]:
@@ -34,9 +34,9 @@ def export_encoder(run: str | Path, out: str | Path) -> tuple[Path, Path]:
     meta = weights.with_suffix(".json")
     weights.parent.mkdir(parents=True, exist_ok=True)
     tensors = {name: t.detach().contiguous() for name, t in pretrained.model.encoder.state_dict().items()}
-    _atomic(weights, lambda tmp: save_file(tensors, str(tmp), metadata={"format": FORMAT}))
+    _atomic(weights, lambda tmp: save_file(tensors, str(tmp), metadata={"format": EXPORT_FORMAT}))
     info = {
-        "format": FORMAT,
+        "format": EXPORT_FORMAT,
         "modality": pretrained.config.modality,
         "encoder": pretrained.config.encoder["name"],
         "embed_dim": pretrained.model.encoder.embed_dim,
@@ -49,19 +49,13 @@ def export_encoder(run: str | Path, out: str | Path) -> tuple[Path, Path]:
 
 def load_encoder(path: str | Path, device: torch.device | str = "cpu") -> Encoder:
     """Rebuild an exported encoder (its modality plugin must be installed) and load its weights."""
-    weights = Path(path).with_suffix(".safetensors")
-    meta = weights.with_suffix(".json")
-    if not weights.is_file() or not meta.is_file():
-        raise CheckpointError(f"an exported encoder needs both {weights} and {meta}")
-    info = json.loads(meta.read_text())
-    if info.get("format") != FORMAT:
-        raise CheckpointError(f"{meta} is not a maskssl encoder export (expected format {FORMAT})")
-    config = from_mapping(RunConfig, info["config"])
+    source = PretrainedSource.open(Path(path).with_suffix(".safetensors"))
+    config = from_mapping(RunConfig, source.config)
     encoder = build_modality(config).build_encoder(dict(config.encoder))
     try:
-        encoder.load_state_dict(load_file(str(weights)))
+        encoder.load_state_dict(source.encoder_state)
     except RuntimeError as exc:
-        raise CheckpointError(f"{weights} does not match the encoder described in {meta}: {exc}") from exc
+        raise CheckpointError(f"{source.path} does not match the encoder its JSON describes: {exc}") from exc
     return encoder.to(device).eval()
 
 

@@ -101,6 +101,11 @@ class ViewOutput:
     decoded: Decoded
 
 
+@dataclass
+class NoHeadOptions:
+    """A fine-tuning head without options."""
+
+
 class Masker(ABC):
     """Decides which tokens are hidden. Pure: the same generator state gives the same mask.
 
@@ -131,9 +136,14 @@ class Encoder(nn.Module, ABC):
 
     Attributes:
         embed_dim: width D of ``Encoded.latent`` and ``Encoded.pooled``.
+        block_pattern: regex whose group 1 is the block index in a parameter's name (fine-tuning's
+            layer-wise lr decay); parameters of no block are the embeddings (layer 0), except those
+            starting with ``final_norm_prefix``, which come after the last block.
     """
 
     embed_dim: int
+    block_pattern: ClassVar[str] = r"^blocks\.(\d+)\."
+    final_norm_prefix: ClassVar[str] = "norm."
 
     @abstractmethod
     def forward(self, tokens: Tokens, mask: Tensor | None = None) -> Encoded:
@@ -202,6 +212,36 @@ class Modality(ABC):
     @abstractmethod
     def reconstruction_loss(self, decoded: Decoded, mask: Tensor, tokens: Tokens) -> Tensor:
         """Scalar reconstruction loss of one view, on hidden tokens (mask [B, L], True = hidden)."""
+
+    # -- fine-tuning (``maskssl finetune``) ------------------------------------------------------------
+    head_config: ClassVar[type] = NoHeadOptions
+    """Dataclass of the fine-tuning head's options (the config's ``finetune.head`` section)."""
+    mixup_allowed: ClassVar[bool] = False
+    """Whether fine-tuning may blend the inputs of two samples (mixup / cutmix); images yes, clouds and graphs no."""
+    default_finetune_recipe: ClassVar[dict[str, Any]] = {}
+    """Overrides of the fine-tuning defaults for ``maskssl finetune`` on this modality's pretrained runs."""
+
+    def build_head(self, encoder: Encoder, num_classes: int, options: Any) -> nn.Module:
+        """The classification head: ``head(encoded, tokens) -> logits [S, num_classes]``, one row per label
+        of ``tokens.labels`` [S]. ``encoded`` is ``encoder(tokens, None)``; ``options`` a ``head_config``."""
+        raise NotImplementedError(f"the {self.name} modality does not support fine-tuning (it has no head)")
+
+    def sample_labels(self, dataset: Dataset) -> Tensor:
+        """Labels [N] of a dataset's samples: its ``targets``, else item[1] of (input, label) items or item.y."""
+        targets = getattr(dataset, "targets", None)
+        if targets is not None:
+            return torch.as_tensor(targets).long().flatten()
+        labels = []
+        for index in range(len(dataset)):  # type: ignore[arg-type]
+            item = dataset[index]
+            labels.append(item[1] if isinstance(item, (tuple, list)) else item.y)
+        return torch.as_tensor([int(label) for label in labels], dtype=torch.long)
+
+    def finetune_dataset(self, split: str, keep: Tensor | None = None) -> Dataset:
+        """Labelled samples of ``split`` ("train" or "test") for fine-tuning; ``keep`` [M]: indices (into
+        ``sample_labels(finetune_dataset(split))``) of the samples to keep (label fraction), None for all."""
+        dataset = self.build_dataset(split)
+        return dataset if keep is None else torch.utils.data.Subset(dataset, keep.tolist())
 
     def features(self, encoder: Encoder, tokens: Tokens) -> Tensor:
         """Frozen features [B, D] for evaluation; by default the pooled output with nothing hidden."""

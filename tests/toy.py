@@ -61,6 +61,17 @@ class ToyDecoder(Decoder):
         return Decoded(prediction=self.head(hidden), hidden=hidden)
 
 
+class ToyHead(nn.Module):
+    """Fine-tuning head: logits [B, C] from the pooled feature."""
+
+    def __init__(self, embed_dim: int, num_classes: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(embed_dim, num_classes)
+
+    def forward(self, encoded: Encoded, tokens: Tokens) -> Tensor:
+        return self.linear(encoded.pooled)
+
+
 @register_modality("toy")
 class ToyModality(Modality):
     """Synthetic token sequences; loss is MSE on hidden tokens."""
@@ -93,6 +104,9 @@ class ToyModality(Modality):
         return create(
             "decoder", section, token_dim=self.data.dim, num_tokens=self.data.tokens, encoder_dim=encoder.embed_dim
         )
+
+    def build_head(self, encoder: Encoder, num_classes: int, options: object) -> nn.Module:
+        return ToyHead(encoder.embed_dim, num_classes)
 
     def reconstruction_loss(self, decoded: Decoded, mask: Tensor, tokens: Tokens) -> Tensor:
         error = (decoded.prediction - tokens.targets).square().mean(dim=-1)  # [B, L]

@@ -1,18 +1,22 @@
-"""The one training loop every modality shares.
+"""The one training loop every modality and every task shares (pretraining, fine-tuning).
 
 One process:   maskssl train --modality image --out runs/digits
 Several:       torchrun --nproc_per_node=2 -m maskssl train --modality image --out runs/digits
 Several nodes: torchrun --nnodes=2 --node_rank=R --master_addr=HOST --nproc_per_node=8 -m maskssl train ...
 
 Every optimizer step is a pure function of (checkpoint, step): the data order comes from
-(seed, epoch), masks and dropout from (seed, step, rank). That is what makes ``--resume`` exact.
+(seed, epoch), masks, dropout, augmentation and mixup from (seed, step, rank). That is what makes
+``--resume`` exact. What is trained is a ``Task`` (``maskssl.engine.task``): it supplies the model, the
+loss of one micro-batch and an evaluation, run every ``task.eval_every`` epochs and after the last step.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
+import random
 import shutil
 import signal
 import sys
@@ -21,22 +25,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Callable
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from maskssl.build import build_modality, build_model
-from maskssl.config import RunConfig, save_yaml
+from maskssl.config import RunConfig, TrainConfig, save_yaml
 from maskssl.distributed import DistInfo, init_distributed
 from maskssl.engine.checkpoint import checkpoint_dir, list_checkpoints, load_latest, save_checkpoint
 from maskssl.engine.data import EpochSampler, make_loader
 from maskssl.engine.device import autocast, autocast_dtype, select_device
 from maskssl.engine.metrics import MetricsLog
-from maskssl.engine.optim import build_optimizer, param_groups
+from maskssl.engine.optim import build_optimizer
 from maskssl.engine.schedule import lr_at
+from maskssl.engine.task import PretrainTask, Task
 from maskssl.errors import CheckpointError, ConfigError, MaskSSLError, NonFiniteLossError
 
 
@@ -46,16 +51,22 @@ class TrainingInterrupted(MaskSSLError):
 
 @dataclass
 class TrainResult:
-    """Where a run went and how it ended."""
+    """Where a run went and how it ended; ``evaluations`` holds the task's evaluations (fine-tuning)."""
 
     run_dir: Path
     step: int
     loss: float | None
+    evaluations: list[dict[str, Any]] | None = None
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
     """The seed of masks and dropout at ``step`` on ``rank``."""
     return (seed * 1_000_003 + step) * 1_009 + rank
+
+
+def results_path(run_dir: Path) -> Path:
+    """Where a run's evaluations go (``results.json``, the task's ``report`` of them)."""
+    return run_dir / "results.json"
 
 
 def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
@@ -73,6 +84,7 @@ def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
         shutil.rmtree(checkpoint_dir(run_dir), ignore_errors=True)
         shutil.rmtree(run_dir / "tensorboard", ignore_errors=True)
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+        results_path(run_dir).unlink(missing_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
@@ -112,19 +124,34 @@ def train(
         overwrite: replace a run already in ``run_dir``.
         progress: show a progress bar (default: when stderr is a terminal); else log lines.
     """
+    return run_task(lambda: PretrainTask(config), config.train, run_dir, resume=resume, overwrite=overwrite,
+                    progress=progress)
+
+
+def run_task(
+    make_task: Callable[[], Task],
+    train_config: TrainConfig,
+    run_dir: str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool | None = None,
+) -> TrainResult:
+    """Train the task ``make_task`` builds (after the process group is up); see ``train`` for the options."""
     run_dir = Path(run_dir)
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    device = select_device(config.train.device, local_rank)
+    device = select_device(train_config.device, local_rank)
     group_was_ready = dist.is_available() and dist.is_initialized()  # then the caller owns it
     dist_info = init_distributed(device.type)
     try:
+        task = make_task()
         if dist_info.is_main:
             prepare_run_dir(run_dir, resume, overwrite)
-            save_yaml(config.to_dict(), run_dir / "config.yaml")
+            save_yaml(task.config_dict(), run_dir / "config.yaml")
         if dist_info.enabled:
             dist.barrier()
         show = sys.stderr.isatty() if progress is None else progress
-        trainer = _Trainer(config, run_dir, device, dist_info, resume, show and dist_info.is_main)
+        trainer = _Trainer(task, run_dir, device, dist_info, resume, show and dist_info.is_main)
         result = trainer.run()
         del trainer  # DDP's reducer holds the process group: free it before the group goes
         return result
@@ -138,16 +165,15 @@ class _Trainer:
     """State of one training run; ``run`` is the loop."""
 
     def __init__(
-        self, config: RunConfig, run_dir: Path, device: torch.device, dist_info: DistInfo, resume: bool, show: bool
+        self, task: Task, run_dir: Path, device: torch.device, dist_info: DistInfo, resume: bool, show: bool
     ) -> None:
-        self.config, self.run_dir, self.device, self.dist = config, run_dir, device, dist_info
+        self.task, self.run_dir, self.device, self.dist = task, run_dir, device, dist_info
         self.show = show
-        train_cfg = config.train
-        self.modality = build_modality(config)
-        dataset = self.modality.build_dataset("train")
+        train_cfg = self.train_cfg = task.train_config
+        dataset = task.train_dataset()
         self.sampler = EpochSampler(len(dataset), train_cfg.seed, dist_info.rank, dist_info.world_size)
         self.loader, batches_per_epoch = make_loader(
-            dataset, self.sampler, train_cfg.batch_size, self.modality.collate, train_cfg.num_workers,
+            dataset, self.sampler, train_cfg.batch_size, task.collate, train_cfg.num_workers,
             pin_memory=device.type == "cuda",
         )
         self.steps_per_epoch = batches_per_epoch // train_cfg.accum_steps
@@ -162,14 +188,14 @@ class _Trainer:
         self.peak_lr = train_cfg.lr if train_cfg.lr is not None else train_cfg.blr * effective_batch / 256
 
         torch.manual_seed(train_cfg.seed)  # identical initial weights on every rank
-        self.model = build_model(self.modality, config).to(device)
+        self.model = task.build_model().to(device)
         self.optimizer = build_optimizer(
-            param_groups(self.model, train_cfg.weight_decay), self.peak_lr, train_cfg.betas, device,
-            train_cfg.optimizer,
+            task.param_groups(self.model), self.peak_lr, train_cfg.betas, device, train_cfg.optimizer
         )
         self.amp_dtype = autocast_dtype(train_cfg.precision, device)
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp_dtype is torch.float16)
         self.skipped_steps = 0
+        self.evaluations: list[dict[str, Any]] = []
         self.start_step = self._restore() if resume else 0
         self.ddp = (
             DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -183,18 +209,21 @@ class _Trainer:
     def _state(self, step: int) -> dict[str, Any]:
         return {
             "step": step,
-            "modality": self.config.modality,
+            "task": self.task.kind,
+            "modality": self.task.config.modality,
             "world_size": self.dist.world_size,
-            "config": self.config.to_dict(),
+            "config": self.task.config_dict(),
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
             "skipped_steps": self.skipped_steps,
+            "evaluations": self.evaluations,
+            "task_state": self.task.state_dict(),
         }
 
     def _save(self, step: int) -> None:
         if self.dist.is_main:
-            save_checkpoint(self._state(step), self.run_dir, step, self.config.train.keep_checkpoints)
+            save_checkpoint(self._state(step), self.run_dir, step, self.train_cfg.keep_checkpoints)
         self.last_saved_step = step
         if self.dist.enabled:
             dist.barrier()
@@ -204,8 +233,12 @@ class _Trainer:
         if found is None:
             raise CheckpointError(f"no readable checkpoint in {self.run_dir}/checkpoints to resume from")
         path, state = found
-        if state["modality"] != self.config.modality:
-            raise CheckpointError(f"{path} is a '{state['modality']}' checkpoint, this run is '{self.config.modality}'")
+        kind = state.get("task", PretrainTask.kind)
+        if kind != self.task.kind:
+            raise CheckpointError(f"{path} is a {kind} checkpoint; this is a {self.task.kind} run")
+        modality = self.task.config.modality
+        if state["modality"] != modality:
+            raise CheckpointError(f"{path} is a '{state['modality']}' checkpoint, this run is '{modality}'")
         try:
             self.model.load_state_dict(state["model"])
         except RuntimeError as exc:
@@ -213,11 +246,13 @@ class _Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         self.skipped_steps = int(state["skipped_steps"])
+        self.evaluations = list(state.get("evaluations", []))
+        self.task.load_state_dict(state.get("task_state", {}))
         return int(state["step"])
 
     # -- the loop ----------------------------------------------------------------------------------
     def run(self) -> TrainResult:
-        cfg = self.config.train
+        cfg = self.train_cfg
         forward: torch.nn.Module = self.ddp if self.ddp is not None else self.model
         if cfg.compile:
             forward = torch.compile(forward)  # type: ignore[assignment]
@@ -239,6 +274,8 @@ class _Trainer:
                         loss_value = self._log(step, epoch, lr, step_loss, terms, window_start, window_samples, bar)
                         window_start, window_samples = time.perf_counter(), 0
                     at_epoch_end = step % self.steps_per_epoch == 0
+                    if self._evaluation_due(step, at_epoch_end):
+                        self._evaluate(step, epoch)
                     if (cfg.ckpt_every and step % cfg.ckpt_every == 0) or (not cfg.ckpt_every and at_epoch_end):
                         self._save(step)
                     if stop.signal is not None:
@@ -254,21 +291,49 @@ class _Trainer:
                 f"stopped by signal {signal.Signals(stop.signal).name} after step {step}; the checkpoint is in "
                 f"{self.run_dir}/checkpoints; continue with --resume --out {self.run_dir}"
             )
-        return TrainResult(run_dir=self.run_dir, step=step, loss=loss_value)
+        evaluations = self.evaluations if self.task.evaluates else None
+        return TrainResult(run_dir=self.run_dir, step=step, loss=loss_value, evaluations=evaluations)
+
+    # -- evaluation --------------------------------------------------------------------------------
+    def _evaluation_due(self, step: int, at_epoch_end: bool) -> bool:
+        if not self.task.evaluates:
+            return False
+        every = self.task.eval_every
+        return step == self.stop_step or bool(every and at_epoch_end and (step // self.steps_per_epoch) % every == 0)
+
+    def _evaluate(self, step: int, epoch: int) -> None:
+        """The task's evaluation on the main process (others wait); logged and kept in the checkpoint."""
+        if self.dist.is_main:
+            self.model.eval()
+            with torch.no_grad(), autocast(self.device, self.amp_dtype):
+                metrics = self.task.evaluate(self.model, self.device)
+            self.model.train()
+            record = {"step": step, "epoch": epoch, **metrics}
+            self.evaluations.append(record)
+            self.metrics.log({"step": step, "epoch": epoch, **{f"eval_{k}": v for k, v in metrics.items()}})
+            path = results_path(self.run_dir)
+            tmp = path.with_name(path.name + ".tmp")
+            tmp.write_text(json.dumps(self.task.report(self.evaluations), indent=2))
+            os.replace(tmp, path)
+            if not self.show:
+                parts = " ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+                print(f"eval step {step} epoch {epoch} {parts}", file=sys.stderr, flush=True)
+        if self.dist.enabled:
+            dist.barrier()
 
     def _accumulate(
         self, forward: torch.nn.Module, batches: Any, generator: torch.Generator
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Forward and backward over accum_steps micro-batches; returns the mean loss and terms (detached)."""
-        accum = self.config.train.accum_steps
+        accum = self.train_cfg.accum_steps
         step_loss = torch.zeros((), device=self.device)
         terms: dict[str, torch.Tensor] = {}
         for micro in range(accum):
-            tokens = self.modality.tokenize(next(batches), self.device)
+            prepared = self.task.prepare(next(batches), self.device, generator)
             sync = self.ddp is None or micro == accum - 1
             with contextlib.nullcontext() if sync else self.ddp.no_sync():  # type: ignore[union-attr]
                 with autocast(self.device, self.amp_dtype):
-                    out = forward(tokens, generator)
+                    out = self.task.forward(forward, prepared, generator)
                 self.scaler.scale(out.loss / accum).backward()
             step_loss += out.loss.detach().float() / accum
             for name, value in out.terms.items():
@@ -279,13 +344,15 @@ class _Trainer:
         self, step: int, forward: torch.nn.Module, batches: Any, generator: torch.Generator, stop: _StopFlag
     ) -> tuple[float, torch.Tensor, dict[str, torch.Tensor]]:
         """One optimizer step (or a skipped one, see ``_guard``); returns its lr, mean loss and terms."""
-        cfg = self.config.train
+        cfg = self.train_cfg
         lr = lr_at(step, self.peak_lr, cfg.min_lr, self.warmup_steps, self.total_steps)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group.get("lr_scale", 1.0)
         seed = step_seed(cfg.seed, step, self.dist.rank)
         torch.manual_seed(seed)
         generator.manual_seed(seed)
+        random.seed(seed)  # timm's mixup and augmentations draw from numpy and random
+        np.random.seed(seed % 2**32)
         step_loss, terms = self._accumulate(forward, batches, generator)
         if self._guard(step, step_loss, stop):
             if cfg.clip_grad is not None:
@@ -310,12 +377,12 @@ class _Trainer:
         if flags[0] == 0:
             return True
         self.skipped_steps += 1
-        if self.skipped_steps <= self.config.train.nonfinite_skips:
+        if self.skipped_steps <= self.train_cfg.nonfinite_skips:
             return False
         kept = f"step {self.last_saved_step}" if self.last_saved_step is not None else "none was written yet"
         raise NonFiniteLossError(
             f"the loss became {step_loss.item()} at step {step + 1} (non-finite steps: {self.skipped_steps}, "
-            f"allowed to skip: {self.config.train.nonfinite_skips}); training stopped and the last good checkpoint "
+            f"allowed to skip: {self.train_cfg.nonfinite_skips}); training stopped and the last good checkpoint "
             f"({kept}) is kept in {self.run_dir}/checkpoints. Lower the learning rate (train.blr / train.lr), "
             f"set train.clip_grad=1.0, use train.precision=fp32, or allow skips with train.nonfinite_skips=N"
         )

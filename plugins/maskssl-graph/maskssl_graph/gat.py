@@ -43,6 +43,8 @@ class GATEncoder(Encoder):
     ``forward`` returns latent [1, N, D] (every node, B = 1) and pooled [S, D] (``pool_samples``).
     """
 
+    block_pattern = r"^(?:convs|norms|activations)\.(\d+)\."
+
     def __init__(
         self,
         in_dim: int,

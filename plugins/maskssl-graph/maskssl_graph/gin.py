@@ -42,6 +42,8 @@ class GINEncoder(Encoder):
     ``forward`` returns latent [1, N, D] and pooled [S, D] (``pool_samples``).
     """
 
+    block_pattern = r"^convs\.(\d+)\."
+
     def __init__(
         self,
         in_dim: int,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import torch
@@ -25,6 +26,7 @@ class NodeGraph:
         y: [N] node labels.
         masks: split name ("train", "val", "test") -> bool [N].
         sparse: ``x`` as ``SparseRows`` when less than ``SPARSE_BELOW`` of it is non-zero, else None.
+        labelled: [S] the nodes a fine-tuning batch classifies (a split's nodes), or None in pretraining.
     """
 
     x: Tensor
@@ -32,6 +34,7 @@ class NodeGraph:
     y: Tensor
     masks: dict[str, Tensor]
     sparse: SparseRows | None = field(default=None)
+    labelled: Tensor | None = field(default=None)
 
     @classmethod
     def from_data(cls, data: Data) -> NodeGraph:
@@ -64,7 +67,12 @@ class NodeGraph:
             y=self.y.to(device),
             masks={k: v.to(device) for k, v in self.masks.items()},
             sparse=self.sparse.to(device) if self.sparse is not None else None,
+            labelled=self.labelled.to(device) if self.labelled is not None else None,
         )
+
+    def with_labelled(self, nodes: Tensor) -> NodeGraph:
+        """The same graph, whose fine-tuning batches classify ``nodes`` [S]."""
+        return dataclasses.replace(self, labelled=nodes)
 
 
 class SingleGraph(Dataset):

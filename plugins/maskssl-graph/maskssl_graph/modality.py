@@ -2,7 +2,7 @@
 
 A batch becomes Tokens with B = 1 and L = N, the nodes of the batch: ``targets`` [1, N, F] are the
 node features, ``context`` holds ``edge_index`` [2, E] and either ``sample`` [S] (node tasks: the
-nodes whose states ``Encoded.pooled`` returns, drawn afresh each batch) or ``batch`` [N] and
+nodes whose states ``Encoded.pooled`` returns, drawn afresh each batch, or in fine-tuning a split's nodes) or ``batch`` [N] and
 ``num_graphs`` (graph tasks: pooled is one readout per graph). The core's random masker then hides
 ``N - int(N * (1 - ratio))`` nodes of the batch; GraphMAE hides ``int(ratio * N)``: the same for even
 N * ratio, one node more otherwise (Cora at 0.5: 1354 both ways).
@@ -20,12 +20,14 @@ from typing import Any, ClassVar
 import torch
 from maskssl import Decoded, Decoder, Encoder, FeatureSet, Modality, Tokens, registry
 from maskssl.errors import ConfigError
-from torch import Tensor
+from sklearn.model_selection import StratifiedKFold
+from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from torch_geometric.data import Batch
 
 from maskssl_graph.datasets import is_node_task, load_node_graph, load_tu
 from maskssl_graph.graphs import GraphList, NodeGraph, SingleGraph
+from maskssl_graph.head import GraphClassifierHead, GraphHeadConfig
 from maskssl_graph.loss import scaled_cosine_error
 from maskssl_graph.pooling import READOUTS, Pooling
 
@@ -40,13 +42,17 @@ class GraphDataConfig:
         root: folder holding <dataset>/raw/ in torch-geometric's layout (not used by synthetic).
         degree_features: TU datasets: one-hot degrees even when the graphs have node labels (GraphMAE's
             deg4feat); graphs without node labels always get them.
-        seed: seed of the synthetic graph.
+        seed: seed of the synthetic graph, and of the cross-validation folds of graph tasks.
+        folds, fold: fine-tuning on graph tasks holds out fold ``fold`` (0-based) of a stratified
+            ``folds``-fold split (seeded by ``seed``) as the test split; node tasks use the public split.
     """
 
     dataset: str = "synthetic"
     root: str | None = None
     degree_features: bool = False
     seed: int = 0
+    folds: int = 10
+    fold: int = 0
 
 
 @dataclass
@@ -84,6 +90,14 @@ class GraphModality(Modality):
             "betas": (0.9, 0.999), "warmup_epochs": 0, "log_every": 20, "ckpt_every": 100,
         },
     }
+    head_config: ClassVar[type] = GraphHeadConfig
+    default_finetune_recipe: ClassVar[dict[str, Any]] = {  # = configs/graph/finetune/synthetic.yaml
+        "finetune": {"eval_every": 20},
+        "train": {
+            "epochs": 100, "lr": 1e-3, "optimizer": "adamw", "weight_decay": 5e-4, "betas": [0.9, 0.999],
+            "warmup_epochs": 0, "log_every": 10, "ckpt_every": 0,
+        },
+    }
 
     def __init__(self, data: GraphDataConfig, model: GraphModelConfig) -> None:
         super().__init__(data, model)
@@ -93,6 +107,8 @@ class GraphModality(Modality):
             raise ConfigError(f"model.pooled_nodes={model.pooled_nodes} must be at least 1")
         if model.alpha <= 0:
             raise ConfigError(f"model.alpha={model.alpha} must be positive (GraphMAE uses 1 to 3)")
+        if not 0 <= data.fold < data.folds or data.folds < 2:
+            raise ConfigError(f"data.fold={data.fold} must be in [0, data.folds={data.folds}) and data.folds >= 2")
         self.node_task = is_node_task(data.dataset)
 
     @cached_property
@@ -114,6 +130,31 @@ class GraphModality(Modality):
         source = self.source
         return SingleGraph(source) if isinstance(source, NodeGraph) else source
 
+    def finetune_dataset(self, split: str, keep: Tensor | None = None) -> Dataset:
+        """Node tasks: the graph, classifying the nodes of the public ``split`` mask (``keep``: a subset of
+        them). Graph tasks: the graphs of fold ``data.fold`` ("test") or of the other folds ("train")."""
+        source = self.source
+        if isinstance(source, NodeGraph):
+            nodes = source.masks[split].nonzero().flatten()
+            return SingleGraph(source.with_labelled(nodes if keep is None else nodes[keep]))
+        labels = torch.cat([graph.y for graph in source.graphs]).numpy()
+        folds = StratifiedKFold(self.data.folds, shuffle=True, random_state=self.data.seed)
+        train, test = list(folds.split(labels, labels))[self.data.fold]
+        indices = torch.as_tensor(train if split == "train" else test)
+        if keep is not None:
+            indices = indices[keep]
+        return GraphList([source.graphs[i] for i in indices.tolist()])
+
+    def sample_labels(self, dataset: Dataset) -> Tensor:
+        """Labels of the labelled nodes (node tasks) or of the graphs (graph tasks)."""
+        if isinstance(dataset, SingleGraph) and dataset.graph.labelled is not None:
+            return dataset.graph.y[dataset.graph.labelled]
+        return super().sample_labels(dataset)
+
+    def build_head(self, encoder: Encoder, num_classes: int, options: GraphHeadConfig) -> nn.Module:
+        """A linear layer on ``Encoded.pooled`` (``maskssl_graph.head``)."""
+        return GraphClassifierHead(encoder.embed_dim, num_classes, options)
+
     def collate(self, samples: list[Any]) -> NodeGraph | Batch:
         """The graph itself (node tasks), or the graphs merged into one disconnected Batch."""
         if isinstance(samples[0], NodeGraph):
@@ -124,7 +165,10 @@ class GraphModality(Modality):
         """A graph or batch of graphs -> Tokens with B = 1, L = N (see the module docstring)."""
         if isinstance(batch, NodeGraph):
             graph = batch.to(device)
-            sample = torch.randperm(graph.num_nodes)[: self.model.pooled_nodes].to(device)
+            sample = (
+                graph.labelled if graph.labelled is not None
+                else torch.randperm(graph.num_nodes)[: self.model.pooled_nodes].to(device)
+            )
             return Tokens(
                 inputs=graph.inputs,
                 targets=graph.x.unsqueeze(0),

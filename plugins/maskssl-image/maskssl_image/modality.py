@@ -8,10 +8,11 @@ from typing import Any, ClassVar, Literal
 import torch
 from maskssl import Decoded, Decoder, Encoder, Modality, Tokens, registry
 from maskssl.errors import ConfigError, DataError
-from torch import Tensor
+from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from maskssl_image.datasets import SHAPES, build_image_dataset
+from maskssl_image.head import ImageClassifierHead, ImageHeadConfig
 from maskssl_image.patches import normalize_patches, patchify
 
 
@@ -59,6 +60,16 @@ class ImageModality(Modality):
         "regularizers": {"uniformity": {"weight": 0.01}},
         # lr = blr * 128 / 256 = 7.5e-4: small batches need a larger blr than MAE's 1.5e-4 (tuned for 4096)
         "train": {"epochs": 50, "batch_size": 128, "warmup_epochs": 5, "blr": 1.5e-3},
+    }
+    head_config: ClassVar[type] = ImageHeadConfig
+    mixup_allowed: ClassVar[bool] = True
+    default_finetune_recipe: ClassVar[dict[str, Any]] = {  # = configs/image/finetune/digits.yaml (a test checks it)
+        "encoder": {"drop_path_rate": 0.1},
+        "finetune": {"head": {"pool": "mean"}, "label_smoothing": 0.1, "layer_decay": 0.75, "eval_every": 5},
+        "train": {
+            "epochs": 30, "batch_size": 128, "blr": 1e-3, "warmup_epochs": 3, "weight_decay": 0.05,
+            "betas": [0.9, 0.999],
+        },
     }
 
     def __init__(self, data: ImageDataConfig, model: ImageModelConfig) -> None:
@@ -118,6 +129,10 @@ class ImageModality(Modality):
         return registry.create(
             "decoder", section, grid_size=self.grid, encoder_dim=encoder.embed_dim, token_dim=self.token_dim
         )
+
+    def build_head(self, encoder: Encoder, num_classes: int, options: ImageHeadConfig) -> nn.Module:
+        """MAE's fine-tuning head (``maskssl_image.head``)."""
+        return ImageClassifierHead(encoder.embed_dim, num_classes, options)
 
     def reconstruction_loss(self, decoded: Decoded, mask: Tensor, tokens: Tokens) -> Tensor:
         """MAE's loss: per-patch mean squared error, averaged over hidden patches (mask [B, L], True = hidden)."""

@@ -35,6 +35,8 @@ class PointTransformerEncoder(Encoder):
     reconstruction does not train its final state. Evaluation features are both (``PointCloudModality.features``).
     """
 
+    block_pattern = r"^blocks\.blocks\.(\d+)\."
+
     def __init__(
         self,
         embed_dim: int = 384,

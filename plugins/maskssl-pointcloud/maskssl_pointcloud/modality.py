@@ -11,12 +11,13 @@ from typing import Any, ClassVar
 import torch
 from maskssl import Decoded, Decoder, Encoder, Modality, Tokens, registry
 from maskssl.errors import ConfigError
-from torch import Tensor
+from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from maskssl_pointcloud.augment import augment
 from maskssl_pointcloud.config import PointDataConfig, PointModelConfig
 from maskssl_pointcloud.data import build_point_dataset
+from maskssl_pointcloud.head import PointClassifierHead, PointHeadConfig
 from maskssl_pointcloud.ops import chamfer_distance, group_points
 
 
@@ -26,9 +27,9 @@ class PointCloudModality(Modality):
     Tokens: ``inputs`` groups [B, G, k, 3], ``targets`` the same flattened [B, G, k*3], ``positions``
     centres [B, G, 3], ``labels`` [B].
 
-    Augmentation (``data.augment``) belongs to pretraining: ``tokenize`` applies it only while autograd
-    records, that is in the training loop's forward pass. Evaluation runs under ``torch.no_grad`` and so
-    sees the clouds as stored, train split included.
+    Augmentation (``data.augment``) belongs to training (pretraining and fine-tuning): ``tokenize`` applies
+    it only while autograd records, that is in the training loop's forward pass. Evaluation runs under
+    ``torch.no_grad`` and so sees the clouds as stored, train split included.
     """
 
     name: ClassVar[str] = "pointcloud"
@@ -52,6 +53,15 @@ class PointCloudModality(Modality):
         "train": {
             "epochs": 10, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.05, "betas": [0.9, 0.999],
             "warmup_epochs": 1,
+        },
+    }
+    head_config: ClassVar[type] = PointHeadConfig
+    default_finetune_recipe: ClassVar[dict[str, Any]] = {  # = configs/pointcloud/finetune/procedural.yaml
+        "encoder": {"drop_path_rate": 0.1},
+        "finetune": {"head": {"hidden": 256, "dropout": 0.5}, "eval_every": 2},
+        "train": {
+            "epochs": 10, "batch_size": 32, "lr": 5e-4, "weight_decay": 0.05, "betas": [0.9, 0.999],
+            "warmup_epochs": 1, "clip_grad": 10.0,
         },
     }
 
@@ -90,6 +100,10 @@ class PointCloudModality(Modality):
     def build_decoder(self, section: dict[str, Any], encoder: Encoder) -> Decoder:
         """The ``decoder`` section with encoder_dim and token_dim (k * 3) injected."""
         return registry.create("decoder", section, encoder_dim=encoder.embed_dim, token_dim=self.token_dim)
+
+    def build_head(self, encoder: Encoder, num_classes: int, options: PointHeadConfig) -> nn.Module:
+        """Point-MAE's fine-tuning head (``maskssl_pointcloud.head``)."""
+        return PointClassifierHead(encoder.embed_dim, num_classes, options)
 
     def reconstruction_loss(self, decoded: Decoded, mask: Tensor, tokens: Tokens) -> Tensor:
         """Chamfer distance (``model.loss``) between predicted and true points, averaged over hidden groups."""

@@ -1,0 +1,139 @@
+"""Fine-tuning as a task of the shared loop: encoder + head, cross-entropy (mixup), test-split evaluation."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from maskssl.build import build_modality
+from maskssl.config import from_mapping
+from maskssl.engine.task import Task
+from maskssl.errors import CheckpointError, ConfigError, DataError
+from maskssl.finetune.classifier import Classifier
+from maskssl.finetune.config import FinetuneConfig
+from maskssl.finetune.labels import balanced_subset
+from maskssl.finetune.layer_decay import layer_decay_groups
+from maskssl.finetune.objective import ClassificationObjective, classification_counts, classification_metrics
+from maskssl.finetune.source import PretrainedSource
+from maskssl.interfaces import Encoder, Tokens
+from maskssl.model import StepOutput
+
+EVAL_BATCH_SIZE = 256
+
+
+class FinetuneTask(Task):
+    """Train ``Classifier(encoder, modality head)`` on the labelled train split; evaluate on the test split.
+
+    Args:
+        config: the resolved fine-tuning config.
+        source: the pretrained encoder to start from; None when the weights come from elsewhere (a resumed
+            run's checkpoint) or ``finetune.random_init`` is set.
+    """
+
+    kind: ClassVar[str] = "finetune"
+    evaluates: ClassVar[bool] = True
+
+    def __init__(self, config: FinetuneConfig, source: PretrainedSource | None) -> None:
+        super().__init__(config, build_modality(config))  # type: ignore[arg-type]
+        self.source = None if config.finetune.random_init else source
+        self.section = config.finetune
+        self.eval_every = self.section.eval_every
+        self.head_options = from_mapping(self.modality.head_config, self.section.head, "finetune.head")
+        train_labels = self.modality.sample_labels(self.modality.finetune_dataset("train"))
+        self.test_dataset = self.modality.finetune_dataset("test")
+        test_labels = self.modality.sample_labels(self.test_dataset)
+        self.num_classes = self.section.num_classes or 1 + int(max(train_labels.max(), test_labels.max()))
+        largest = int(max(train_labels.max(), test_labels.max()))
+        if largest >= self.num_classes or min(train_labels.min(), test_labels.min()) < 0:
+            raise ConfigError(
+                f"finetune.num_classes={self.num_classes}, but the labels run from {int(train_labels.min())} to "
+                f"{largest}; raise finetune.num_classes or leave it unset"
+            )
+        self.keep = (
+            balanced_subset(train_labels, self.section.label_fraction, config.train.seed)
+            if self.section.label_fraction < 1.0
+            else None
+        )
+        self.num_train = len(train_labels) if self.keep is None else len(self.keep)
+        self.objective = ClassificationObjective(self.section, self.num_classes)
+        if self.objective.mixup is not None and config.train.batch_size % 2:
+            raise ConfigError(f"mixup / cutmix need an even train.batch_size, got {config.train.batch_size}")
+
+    def train_dataset(self) -> Dataset:
+        return self.modality.finetune_dataset("train", self.keep)
+
+    def build_model(self) -> nn.Module:
+        encoder = self.modality.build_encoder(dict(self.config.encoder))
+        head = self.modality.build_head(encoder, self.num_classes, self.head_options)
+        if self.source is not None:
+            load_encoder_state(encoder, self.source)
+        return Classifier(encoder, head)
+
+    def param_groups(self, model: nn.Module) -> list[dict[str, Any]]:
+        assert isinstance(model, Classifier)
+        return layer_decay_groups(
+            model.encoder, model.head, self.config.train.weight_decay, self.section.layer_decay
+        )
+
+    def prepare(self, batch: Any, device: torch.device, generator: torch.Generator) -> tuple[Tokens, torch.Tensor]:
+        """(tokens with mixed inputs, targets [S] or soft targets [S, C])."""
+        tokens = self.modality.tokenize(batch, device)
+        if tokens.labels is None:
+            raise DataError(f"the {self.config.modality} train split has no labels; fine-tuning needs labelled data")
+        tokens.inputs, targets = self.objective.mix(tokens.inputs, tokens.labels)
+        return tokens, targets
+
+    def forward(self, model: nn.Module, prepared: Any, generator: torch.Generator) -> StepOutput:
+        tokens, targets = prepared
+        loss, terms = self.objective.loss(model(tokens), targets)
+        return StepOutput(loss=loss, terms=terms, views=[])
+
+    def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        """Top-1, top-5 (more than 10 classes), balanced accuracy and loss on the test split."""
+        loader = DataLoader(
+            self.test_dataset, batch_size=EVAL_BATCH_SIZE, shuffle=False, collate_fn=self.modality.collate
+        )
+        totals: dict[str, torch.Tensor] = {}
+        for batch in loader:
+            tokens = self.modality.tokenize(batch, device)
+            counts = classification_counts(model(tokens).float(), tokens.labels, self.num_classes)
+            for key, value in counts.items():
+                totals[key] = totals.get(key, 0) + value.cpu()
+        if not totals:
+            raise DataError(f"the {self.config.modality} test split is empty: nothing to evaluate on")
+        return classification_metrics(totals, self.num_classes)
+
+    def report(self, evaluations: list[dict[str, Any]]) -> dict[str, Any]:
+        """``results.json``: the run's provenance, best and last evaluations (by top-1), and all of them."""
+        best = max(evaluations, key=lambda record: record["top1"]) if evaluations else None
+        return {
+            "pretrained": self.config.pretrained,
+            "random_init": self.section.random_init,
+            "num_classes": self.num_classes,
+            "train_samples": self.num_train,
+            "best": best,
+            "last": evaluations[-1] if evaluations else None,
+            "evaluations": evaluations,
+        }
+
+
+def load_encoder_state(encoder: Encoder, source: PretrainedSource) -> None:
+    """Load the pretrained weights into ``encoder``; any missing, unexpected or mis-shaped tensor is an error."""
+    own = encoder.state_dict()
+    missing = sorted(own.keys() - source.encoder_state.keys())
+    unexpected = sorted(source.encoder_state.keys() - own.keys())
+    mismatched = [
+        f"{name} {tuple(source.encoder_state[name].shape)} vs {tuple(own[name].shape)}"
+        for name in sorted(own.keys() & source.encoder_state.keys())
+        if own[name].shape != source.encoder_state[name].shape
+    ]
+    if missing or unexpected or mismatched:
+        raise CheckpointError(
+            f"the encoder in {source.path} does not fit the one this config builds "
+            f"(missing: {missing or 'none'}; unexpected: {unexpected or 'none'}; shape pretrained vs built: "
+            f"{mismatched or 'none'}); fine-tune with the pretrained run's modality, data shape and encoder sections"
+        )
+    encoder.load_state_dict(source.encoder_state)
