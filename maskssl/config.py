@@ -70,6 +70,9 @@ class TrainConfig:
     """Save a checkpoint every N optimizer steps; 0 means at the end of every epoch."""
     keep_checkpoints: int = 2
     seed: int = 0
+    init_from: str | None = None
+    """Pretraining only: start the encoder from another run directory, checkpoint or export (continued
+    pretraining, e.g. MAE then U-MAE); matching tensors are loaded and reported, a shape mismatch is an error."""
 
 
 @dataclass

@@ -22,7 +22,7 @@ from maskssl.build import build_modality
 from maskssl.config import RunConfig, from_mapping
 from maskssl.errors import CheckpointError
 from maskssl.eval.pretrained import load_pretrained
-from maskssl.finetune.source import EXPORT_FORMAT, PretrainedSource
+from maskssl.weights import EXPORT_FORMAT, PretrainedSource
 from maskssl.interfaces import Encoder
 
 

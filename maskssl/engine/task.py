@@ -7,6 +7,8 @@ the lr schedule, DDP, exact resume, atomic checkpoints, signals and metrics.
 
 from __future__ import annotations
 
+import os
+import sys
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -17,8 +19,10 @@ from torch.utils.data import Dataset
 from maskssl.build import build_modality, build_model
 from maskssl.config import RunConfig, TrainConfig
 from maskssl.engine.optim import param_groups
+from maskssl.errors import ConfigError
 from maskssl.interfaces import Modality
 from maskssl.model import StepOutput
+from maskssl.weights import PretrainedSource, load_encoder_weights
 
 
 class Task(ABC):
@@ -87,18 +91,37 @@ class Task(ABC):
 
 
 class PretrainTask(Task):
-    """Masked-autoencoder pretraining: ``MaskedAutoencoder`` on the modality's train split."""
+    """Masked-autoencoder pretraining: ``MaskedAutoencoder`` on the modality's train split.
+
+    Args:
+        config: the run's config.
+        initialise: load ``train.init_from``'s encoder into the new model (False when a resumed run's
+            checkpoint supplies the weights).
+    """
 
     kind: ClassVar[str] = "pretrain"
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, initialise: bool = True) -> None:
         super().__init__(config, build_modality(config))
+        self.initialise = initialise
 
     def train_dataset(self) -> Dataset:
         return self.modality.build_dataset("train")
 
     def build_model(self) -> nn.Module:
-        return build_model(self.modality, self.config)
+        model = build_model(self.modality, self.config)
+        init_from = self.config.train.init_from
+        if init_from and self.initialise:
+            source = PretrainedSource.open(init_from)
+            if source.config["modality"] != self.config.modality:
+                raise ConfigError(
+                    f"train.init_from={init_from} is a '{source.config['modality']}' run; this run is "
+                    f"'{self.config.modality}'"
+                )
+            report = load_encoder_weights(model.encoder, source, strict=False)
+            if int(os.environ.get("RANK", "0")) == 0:
+                print(f"train.init_from {init_from} (step {source.step}): {report}", file=sys.stderr, flush=True)
+        return model
 
     def forward(self, model: nn.Module, prepared: Any, generator: torch.Generator) -> StepOutput:
         return model(prepared, generator)

@@ -16,7 +16,7 @@ from typing import Any
 
 from maskssl.engine.loop import TrainResult, run_task
 from maskssl.finetune.config import FinetuneConfig, FinetuneSection, load_finetune_config
-from maskssl.finetune.source import PretrainedSource
+from maskssl.weights import PretrainedSource
 from maskssl.finetune.task import FinetuneTask
 
 

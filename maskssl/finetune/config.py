@@ -17,7 +17,7 @@ from typing import Any
 from maskssl import registry
 from maskssl.config import TrainConfig, check_train, deep_merge, from_mapping, load_yaml, parse_overrides
 from maskssl.errors import ConfigError
-from maskssl.finetune.source import PretrainedSource
+from maskssl.weights import PretrainedSource
 
 
 @dataclass
@@ -103,6 +103,8 @@ def load_finetune_config(
 
 def _check(config: FinetuneConfig, modality_cls: type) -> None:
     check_train(config.train)
+    if config.train.init_from is not None:
+        raise ConfigError("train.init_from is for pretraining; a fine-tuning run starts from PRETRAINED: remove it")
     section = config.finetune
     if not 0.0 < section.label_fraction <= 1.0:
         raise ConfigError(f"finetune.label_fraction={section.label_fraction} must be in (0, 1]")

@@ -11,14 +11,14 @@ from torch.utils.data import DataLoader, Dataset
 from maskssl.build import build_modality
 from maskssl.config import from_mapping
 from maskssl.engine.task import Task
-from maskssl.errors import CheckpointError, ConfigError, DataError
+from maskssl.errors import ConfigError, DataError
 from maskssl.finetune.classifier import Classifier
 from maskssl.finetune.config import FinetuneConfig
 from maskssl.finetune.labels import balanced_subset
 from maskssl.finetune.layer_decay import layer_decay_groups
 from maskssl.finetune.objective import ClassificationObjective, classification_counts, classification_metrics
-from maskssl.finetune.source import PretrainedSource
-from maskssl.interfaces import Encoder, Tokens
+from maskssl.weights import PretrainedSource, load_encoder_weights
+from maskssl.interfaces import Tokens
 from maskssl.model import StepOutput
 
 EVAL_BATCH_SIZE = 256
@@ -69,7 +69,7 @@ class FinetuneTask(Task):
         encoder = self.modality.build_encoder(dict(self.config.encoder))
         head = self.modality.build_head(encoder, self.num_classes, self.head_options)
         if self.source is not None:
-            load_encoder_state(encoder, self.source)
+            load_encoder_weights(encoder, self.source)
         return Classifier(encoder, head)
 
     def param_groups(self, model: nn.Module) -> list[dict[str, Any]]:
@@ -118,22 +118,3 @@ class FinetuneTask(Task):
             "last": evaluations[-1] if evaluations else None,
             "evaluations": evaluations,
         }
-
-
-def load_encoder_state(encoder: Encoder, source: PretrainedSource) -> None:
-    """Load the pretrained weights into ``encoder``; any missing, unexpected or mis-shaped tensor is an error."""
-    own = encoder.state_dict()
-    missing = sorted(own.keys() - source.encoder_state.keys())
-    unexpected = sorted(source.encoder_state.keys() - own.keys())
-    mismatched = [
-        f"{name} {tuple(source.encoder_state[name].shape)} vs {tuple(own[name].shape)}"
-        for name in sorted(own.keys() & source.encoder_state.keys())
-        if own[name].shape != source.encoder_state[name].shape
-    ]
-    if missing or unexpected or mismatched:
-        raise CheckpointError(
-            f"the encoder in {source.path} does not fit the one this config builds "
-            f"(missing: {missing or 'none'}; unexpected: {unexpected or 'none'}; shape pretrained vs built: "
-            f"{mismatched or 'none'}); fine-tune with the pretrained run's modality, data shape and encoder sections"
-        )
-    encoder.load_state_dict(source.encoder_state)

@@ -1,10 +1,12 @@
-"""Where a pretrained encoder comes from: a run directory, one of its checkpoints, or an export.
+"""Pretrained encoder weights: where they come from (a run, a checkpoint, an export) and loading them.
 
     PretrainedSource.open("runs/digits")                      # newest good checkpoint of the run
     PretrainedSource.open("runs/digits/checkpoints/step_00000550.pt")
     PretrainedSource.open("encoder.safetensors")              # maskssl export (the .json beside it)
 
 All three give the same thing: the pretraining config (as a dict) and the encoder's weights.
+``load_encoder_weights`` puts them into a freshly built encoder: fine-tuning needs every tensor,
+continued pretraining (``train.init_from``) takes what matches; a shape mismatch is always an error.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from safetensors import SafetensorError
 from safetensors.torch import load_file
-from torch import Tensor
+from torch import Tensor, nn
 
 from maskssl.engine.checkpoint import load_checkpoint, load_latest
 from maskssl.errors import CheckpointError
@@ -83,3 +85,45 @@ class PretrainedSource:
         except (SafetensorError, OSError) as exc:
             raise CheckpointError(f"{weights} is not a readable safetensors file ({exc})") from exc
         return cls(path=path, config=info["config"], encoder_state=encoder_state, step=int(info.get("step", 0)))
+
+
+@dataclass
+class KeyReport:
+    """How a pretrained state dict matched a module: tensor names in both, only in the module, only in the source."""
+
+    matched: list[str]
+    missing: list[str]
+    unexpected: list[str]
+
+    def __str__(self) -> str:
+        return (
+            f"{len(self.matched)} tensors matched; missing (kept at initialisation): {self.missing or 'none'}; "
+            f"unexpected (ignored): {self.unexpected or 'none'}"
+        )
+
+
+def load_encoder_weights(encoder: nn.Module, source: PretrainedSource, *, strict: bool = True) -> KeyReport:
+    """Load ``source``'s encoder tensors into ``encoder``.
+
+    A tensor whose shape differs is always an error; with ``strict`` a missing or unexpected one is too,
+    otherwise the matching tensors are loaded and the rest reported.
+    """
+    own = encoder.state_dict()
+    report = KeyReport(
+        matched=sorted(own.keys() & source.encoder_state.keys()),
+        missing=sorted(own.keys() - source.encoder_state.keys()),
+        unexpected=sorted(source.encoder_state.keys() - own.keys()),
+    )
+    mismatched = [
+        f"{name} {tuple(source.encoder_state[name].shape)} vs {tuple(own[name].shape)}"
+        for name in report.matched
+        if own[name].shape != source.encoder_state[name].shape
+    ]
+    if mismatched or (strict and (report.missing or report.unexpected)):
+        raise CheckpointError(
+            f"the encoder in {source.path} does not fit the one this config builds (missing: "
+            f"{report.missing or 'none'}; unexpected: {report.unexpected or 'none'}; shape pretrained vs built: "
+            f"{mismatched or 'none'}); use the pretrained run's modality, data shape and encoder sections"
+        )
+    encoder.load_state_dict({name: source.encoder_state[name] for name in report.matched}, strict=False)
+    return report

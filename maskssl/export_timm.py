@@ -1,0 +1,116 @@
+"""The image modality's ViT encoder as a timm ``VisionTransformer`` state dict (``maskssl export --format timm``).
+
+    maskssl export runs/digits --format timm --out vit.safetensors     # vit.safetensors + vit.json
+
+    import json
+    from safetensors.torch import load_file
+    from timm.models.vision_transformer import VisionTransformer
+    kwargs = json.load(open("vit.json"))["timm"]["kwargs"]
+    model = VisionTransformer(**kwargs, num_classes=10)
+    model.load_state_dict(load_file("vit.safetensors"), strict=False)    # missing: head.weight, head.bias only
+
+The keys are already timm's (``ViTEncoder`` is built from timm's PatchEmbed and Block); the export adds
+the fixed 2-D sin-cos ``pos_embed`` (a non-persistent buffer in maskssl) as a tensor, so that
+``model.forward_features(images)`` equals the maskssl encoder's ``encoder(tokens, None).latent``.
+timm is imported only inside functions (it takes seconds to import).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from maskssl.errors import CheckpointError, MaskSSLError
+
+TIMM_FORMAT = "maskssl-timm-vit-v1"
+TIMM_ENCODERS = ("vit",)
+POOLS = {"cls": "token", "mean": "avg"}  # ViTEncoder.pool -> VisionTransformer global_pool
+
+
+def check_timm_exportable(encoder_name: str, modality: str) -> None:
+    """Raise MaskSSLError unless the run's encoder is one timm can rebuild (the image plugin's ViT)."""
+    if encoder_name not in TIMM_ENCODERS:
+        raise MaskSSLError(
+            f"--format timm exports ViT image encoders (encoder.name=vit); this run's encoder is {encoder_name} "
+            f"(modality {modality}): use --format maskssl"
+        )
+
+
+def timm_state_dict(encoder: nn.Module) -> dict[str, Tensor]:
+    """The encoder's weights under timm's names.
+
+    patch_embed.proj.weight [D, C, p, p] and .bias [D]; cls_token [1, 1, D]; pos_embed [1, 1+L, D]
+    (the fixed sin-cos values, row 0 is zero, for [CLS]); blocks.{i}.* ; norm.weight and norm.bias [D].
+    """
+    state = {name: tensor.detach().contiguous() for name, tensor in encoder.state_dict().items()}
+    state["pos_embed"] = encoder.pos_embed.detach().clone().contiguous()
+    return state
+
+
+def timm_kwargs(encoder: nn.Module) -> dict[str, Any]:
+    """``VisionTransformer`` constructor arguments that rebuild ``encoder``'s architecture, read off the module.
+
+    norm_layer is not passed: VisionTransformer's default is LayerNorm with eps 1e-6, as ViTEncoder's.
+    """
+    embed = encoder.patch_embed
+    block = encoder.blocks[0]
+    height, width = embed.img_size
+    dim = encoder.embed_dim
+    return {
+        "img_size": height if height == width else [height, width],
+        "patch_size": embed.patch_size[0],
+        "in_chans": embed.proj.in_channels,
+        "embed_dim": dim,
+        "depth": len(encoder.blocks),
+        "num_heads": block.attn.num_heads,
+        "mlp_ratio": block.mlp.fc1.out_features / dim,
+        "qkv_bias": block.attn.qkv.bias is not None,
+        "class_token": True,
+        "global_pool": POOLS[encoder.pool],
+        "fc_norm": False,  # the final norm acts on every token before pooling, as in ViTEncoder
+    }
+
+
+def check_loads_in_timm(state: dict[str, Tensor], kwargs: dict[str, Any]) -> None:
+    """Build the timm model on the meta device (no memory, no init cost) and load ``state`` into it.
+
+    Raises CheckpointError if a key is missing or unexpected (besides the head) or a shape differs.
+    """
+    from timm.models.vision_transformer import VisionTransformer
+
+    with torch.device("meta"):
+        model = VisionTransformer(**kwargs, num_classes=0)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"the encoder does not fit timm's VisionTransformer({kwargs}): {exc}") from exc
+    if missing or unexpected:
+        raise CheckpointError(
+            f"the encoder does not fit timm's VisionTransformer({kwargs}): missing {missing}, unexpected {unexpected}"
+        )
+
+
+def timm_info(kwargs: dict[str, Any], weights: Path, meta: Path, dataset: str) -> dict[str, Any]:
+    """The JSON ``timm`` entry: constructor kwargs, the Python that loads the weights, what comes out."""
+    python = (
+        "import json; from safetensors.torch import load_file; "
+        "from timm.models.vision_transformer import VisionTransformer; "
+        f"kwargs = json.load(open('{meta}'))['timm']['kwargs']; "
+        "model = VisionTransformer(**kwargs, num_classes=NUM_CLASSES); "
+        f"missing, unexpected = model.load_state_dict(load_file('{weights}'), strict=False)"
+    )
+    return {
+        "class": "timm.models.vision_transformer:VisionTransformer",
+        "kwargs": kwargs,
+        "norm_layer": "LayerNorm eps=1e-6, VisionTransformer's default: do not pass norm_layer",
+        "python": python,
+        "missing_keys": ["head.weight", "head.bias"],
+        "missing_keys_note": "with num_classes=0 the head is nn.Identity and no key is missing",
+        "features": "model.forward_features(images [B, C, H, W]) -> [B, 1+L, D]; row 0 is [CLS]; "
+                    "equals the maskssl encoder's encoder(tokens, None).latent",
+        "inputs": f"images normalised as in pretraining: per-channel mean/std of data.dataset={dataset} "
+                  "(maskssl_image.datasets.STATS)",
+    }
