@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -11,7 +11,8 @@ from maskssl.errors import ConfigError, DataError
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from maskssl_image.datasets import SHAPES, build_image_dataset
+from maskssl_image.augment import AugmentSettings, ImageAugmentation, augment
+from maskssl_image.datasets import SHAPES, STATS, build_image_dataset
 from maskssl_image.head import ImageClassifierHead, ImageHeadConfig
 from maskssl_image.patches import normalize_patches, patchify
 
@@ -26,12 +27,22 @@ class ImageDataConfig:
         root: folder the dataset's files are under (not used by digits).
         image_size: side images are resized and center-cropped to; required by imagefolder only.
         limit: keep only the first N samples of each split.
+        augment: training-time augmentations (``maskssl_image.augment``), applied in timm's order:
+            resized_crop, flip, rand_augment, random_erasing. None by default (as the CIFAR-10 MAE code);
+            MAE's ImageNet pretraining: [resized_crop, flip]; its fine-tuning: all four.
+        crop_scale: area share range of resized_crop (MAE: (0.2, 1) pretraining, (0.08, 1) fine-tuning).
+        rand_augment: timm's RandAugment config string.
+        erasing_prob: probability of random_erasing per image.
     """
 
     dataset: Literal["digits", "mnist", "cifar10", "imagefolder"] = "digits"
     root: str | None = None
     image_size: int | None = None
     limit: int | None = None
+    augment: list[ImageAugmentation] = field(default_factory=list)
+    crop_scale: tuple[float, float] = (0.08, 1.0)
+    rand_augment: str = "rand-m9-mstd0.5-inc1"
+    erasing_prob: float = 0.25
 
 
 @dataclass
@@ -97,6 +108,7 @@ class ImageModality(Modality):
             )
         self.grid = (height // p, width // p)
         self.token_dim = p * p * channels
+        self.augment = _augment_settings(data)
 
     def build_dataset(self, split: str) -> Dataset:
         """(image float32 [C, H, W], label int) samples of ``split``; see ``maskssl_image.datasets``."""
@@ -114,6 +126,8 @@ class ImageModality(Modality):
             )
         images = images.to(device, non_blocking=True)
         labels = labels.to(device, non_blocking=True)
+        if self.augment is not None and torch.is_grad_enabled():  # training, not evaluation
+            images = augment(images, self.augment)
         targets = patchify(images, self.model.patch_size)  # [B, L, p*p*C]
         return Tokens(inputs=images, targets=targets, grid=self.grid, labels=labels)
 
@@ -142,3 +156,26 @@ class ImageModality(Modality):
         per_patch = (decoded.prediction.float() - target).square().mean(dim=-1)  # [B, L]
         hidden = mask.float()
         return (per_patch * hidden).sum() / hidden.sum()
+
+
+def _augment_settings(data: ImageDataConfig) -> AugmentSettings | None:
+    """The checked augmentation settings of the ``data`` section, or None without augmentation."""
+    if not data.augment:
+        return None
+    low, high = data.crop_scale
+    if not 0 < low <= high <= 1:
+        raise ConfigError(f"data.crop_scale={list(data.crop_scale)} must be two area shares 0 < low <= high <= 1")
+    if not 0 <= data.erasing_prob <= 1:
+        raise ConfigError(f"data.erasing_prob={data.erasing_prob} must be in [0, 1]")
+    if "rand_augment" in data.augment:
+        from timm.data.auto_augment import rand_augment_transform
+
+        try:
+            rand_augment_transform(data.rand_augment, {})
+        except (AssertionError, ValueError, KeyError, IndexError) as exc:
+            raise ConfigError(
+                f"data.rand_augment={data.rand_augment!r} is not a timm RandAugment string such as "
+                f"'rand-m9-mstd0.5-inc1' ({exc!r})"
+            ) from exc
+    mean, std = STATS[data.dataset]
+    return AugmentSettings(data.augment, data.crop_scale, data.rand_augment, data.erasing_prob, mean, std)
