@@ -168,3 +168,21 @@ def test_label_fraction_trains_on_the_subset(pretrained: Path, tmp_path: Path) -
     finetune(config, tmp_path / "ft", progress=False)
     report = json.loads((tmp_path / "ft" / "results.json").read_text())
     assert report["train_samples"] == 16  # 64 toy samples, a quarter of each class
+
+
+def test_few_shot_episodes_draw_n_classes_k_shots_and_relabel(pretrained: Path, tmp_path: Path) -> None:
+    overrides = ["finetune.ways=2", "finetune.shots=4", "finetune.queries=5", "train.batch_size=4", "train.max_steps=2"]
+    task = FinetuneTask(load_finetune_config(pretrained, None, [*overrides, "finetune.episode=3"]), None)
+    train_set = task.train_dataset()
+    assert len(train_set) == 8 and len(task.test_dataset) == 10 and task.num_classes == 2
+    assert sorted(int(train_set[i][1]) for i in range(8)) == [0] * 4 + [1] * 4
+    original = task.modality.sample_labels(task.modality.finetune_dataset("train"))
+    kept = original[task.keep]
+    assert sorted(kept.unique().tolist()) == sorted(task.episode.classes.tolist())
+    other = FinetuneTask(load_finetune_config(pretrained, None, [*overrides, "finetune.episode=4"]), None)
+    assert not torch.equal(other.keep, task.keep)  # another episode, other samples
+    finetune(load_finetune_config(pretrained, None, overrides), tmp_path / "ft", progress=False)
+    report = json.loads((tmp_path / "ft" / "results.json").read_text())
+    assert report["train_samples"] == 8 and len(report["episode_classes"]) == 2
+    with pytest.raises(ConfigError, match="only 4 classes"):
+        FinetuneTask(load_finetune_config(pretrained, None, ["finetune.ways=5", "finetune.queries=5"]), None)

@@ -35,6 +35,8 @@ class FinetuneSection:
             layer_decay^(n + 1); the head and final norm the full lr (MAE: 0.65 ViT-B, 0.75 ViT-L). 1: off.
         label_fraction: share of the train labels used, class-balanced and seeded by ``train.seed``.
         eval_every: evaluate on the test split every this many epochs, and after the last step.
+        ways, shots, queries, episode: an N-way K-shot episode (``maskssl.finetune.episodes``): ``ways``
+            classes (None: off), ``shots`` train and ``queries`` test samples of each, drawn by ``episode``.
     """
 
     random_init: bool = False
@@ -48,6 +50,10 @@ class FinetuneSection:
     layer_decay: float = 1.0
     label_fraction: float = 1.0
     eval_every: int = 1
+    ways: int | None = None
+    shots: int = 10
+    queries: int = 20
+    episode: int = 0
 
 
 @dataclass
@@ -123,4 +129,9 @@ def _check(config: FinetuneConfig, modality_cls: type) -> None:
         raise ConfigError(f"finetune.eval_every={section.eval_every} cannot be negative (0: only after the last step)")
     if section.num_classes is not None and section.num_classes < 2:
         raise ConfigError(f"finetune.num_classes={section.num_classes}: a classifier needs at least 2 classes")
+    if section.ways is not None:
+        if section.ways < 2 or section.shots < 1 or section.queries < 1 or section.episode < 0:
+            raise ConfigError("finetune.ways must be at least 2, finetune.shots and finetune.queries at least 1")
+        if section.label_fraction < 1.0:
+            raise ConfigError("finetune.ways (few-shot episodes) and finetune.label_fraction exclude each other")
     from_mapping(modality_cls.head_config, section.head, "finetune.head")

@@ -14,6 +14,7 @@ from maskssl.engine.task import Task
 from maskssl.errors import ConfigError, DataError
 from maskssl.finetune.classifier import Classifier
 from maskssl.finetune.config import FinetuneConfig
+from maskssl.finetune.episodes import Episode, Relabelled, draw_episode
 from maskssl.finetune.labels import balanced_subset
 from maskssl.finetune.layer_decay import layer_decay_groups
 from maskssl.finetune.objective import ClassificationObjective, classification_counts, classification_metrics
@@ -45,6 +46,17 @@ class FinetuneTask(Task):
         train_labels = self.modality.sample_labels(self.modality.finetune_dataset("train"))
         self.test_dataset = self.modality.finetune_dataset("test")
         test_labels = self.modality.sample_labels(self.test_dataset)
+        self.episode: Episode | None = None
+        if self.section.ways is not None:
+            section = self.section
+            self.episode = draw_episode(
+                train_labels, test_labels, section.ways, section.shots, section.queries, section.episode
+            )
+            self.test_dataset = Relabelled(
+                self.modality.finetune_dataset("test", self.episode.test), self.episode.mapping
+            )
+            train_labels = torch.arange(section.ways).repeat_interleave(section.shots)
+            test_labels = torch.arange(section.ways)
         self.num_classes = self.section.num_classes or 1 + int(max(train_labels.max(), test_labels.max()))
         largest = int(max(train_labels.max(), test_labels.max()))
         if largest >= self.num_classes or min(train_labels.min(), test_labels.min()) < 0:
@@ -53,7 +65,8 @@ class FinetuneTask(Task):
                 f"{largest}; raise finetune.num_classes or leave it unset"
             )
         self.keep = (
-            balanced_subset(train_labels, self.section.label_fraction, config.train.seed)
+            self.episode.train if self.episode is not None
+            else balanced_subset(train_labels, self.section.label_fraction, config.train.seed)
             if self.section.label_fraction < 1.0
             else None
         )
@@ -63,7 +76,8 @@ class FinetuneTask(Task):
             raise ConfigError(f"mixup / cutmix need an even train.batch_size, got {config.train.batch_size}")
 
     def train_dataset(self) -> Dataset:
-        return self.modality.finetune_dataset("train", self.keep)
+        dataset = self.modality.finetune_dataset("train", self.keep)
+        return dataset if self.episode is None else Relabelled(dataset, self.episode.mapping)
 
     def build_model(self) -> nn.Module:
         encoder = self.modality.build_encoder(dict(self.config.encoder))
@@ -114,6 +128,7 @@ class FinetuneTask(Task):
             "random_init": self.section.random_init,
             "num_classes": self.num_classes,
             "train_samples": self.num_train,
+            "episode_classes": None if self.episode is None else self.episode.classes.tolist(),
             "best": best,
             "last": evaluations[-1] if evaluations else None,
             "evaluations": evaluations,
