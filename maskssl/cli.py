@@ -9,6 +9,7 @@
     maskssl eval runs/x                                     # linear probe, kNN, effective rank, alignment, uniformity
     maskssl sweep --modality image --ratios 0.25,0.5,0.75,0.9 --out runs/sweep
     maskssl export runs/x --out encoder.safetensors         # encoder weights (safetensors) + JSON metadata
+    maskssl export runs/x --format timm --out vit.safetensors   # a timm VisionTransformer state dict + JSON
     maskssl plugins list
 
 Usage errors print one line and exit 2.
@@ -97,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="save a run's encoder as safetensors + JSON metadata")
     export.add_argument("path", type=Path, help="run directory (newest good checkpoint) or checkpoint file")
     export.add_argument("--out", type=Path, required=True, help="output file, e.g. encoder.safetensors")
+    export.add_argument("--format", choices=("maskssl", "timm"), default="maskssl",
+                        help="maskssl (default; load with maskssl.export.load_encoder) or timm (ViT image "
+                             "encoders: a timm VisionTransformer state dict, kwargs in the JSON)")
     _add_import_option(export)
 
     plugins = commands.add_parser("plugins", help="inspect installed plugins")
@@ -288,8 +292,13 @@ def _sweep(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     for spec in args.imports:
         import_user_module(spec)
-    weights, meta = export_encoder(args.path, args.out)
-    print(f"encoder written to {weights} (metadata: {meta}); load it with maskssl.export.load_encoder")
+    weights, meta = export_encoder(args.path, args.out, format=args.format)
+    if args.format == "timm":
+        print(f"timm ViT weights written to {weights} (metadata: {meta}); load them with\n"
+              f"    {json.loads(meta.read_text())['timm']['python']}\n"
+              f"(set NUM_CLASSES; only head.weight and head.bias are missing, none with num_classes=0)")
+    else:
+        print(f"encoder written to {weights} (metadata: {meta}); load it with maskssl.export.load_encoder")
     return 0
 
 

@@ -5,7 +5,10 @@
     from maskssl.export import load_encoder
     encoder = load_encoder("encoder.safetensors")             # the installed plugin rebuilds the module
 
-Loading runs no pickled code: the weights are safetensors, the metadata is JSON.
+    maskssl export runs/digits --format timm --out vit.safetensors   # a timm VisionTransformer state dict
+
+Loading runs no pickled code: the weights are safetensors, the metadata is JSON. The timm format is
+described in ``maskssl.export_timm``.
 """
 
 from __future__ import annotations
@@ -14,35 +17,56 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Literal
 
 import torch
 from safetensors.torch import save_file
 
+from maskssl import registry
 from maskssl.build import build_modality
 from maskssl.config import RunConfig, from_mapping
-from maskssl.errors import CheckpointError
+from maskssl.errors import CheckpointError, MaskSSLError
 from maskssl.eval.pretrained import load_pretrained
+from maskssl.export_timm import TIMM_FORMAT, timm_export
 from maskssl.weights import EXPORT_FORMAT, PretrainedSource
 from maskssl.interfaces import Encoder
 
+FORMATS = ("maskssl", "timm")
 
 
-def export_encoder(run: str | Path, out: str | Path) -> tuple[Path, Path]:
-    """Write the encoder of a run directory or checkpoint to ``out`` (.safetensors) and its .json beside it."""
+def export_encoder(
+    run: str | Path, out: str | Path, format: Literal["maskssl", "timm"] = "maskssl"  # noqa: A002
+) -> tuple[Path, Path]:
+    """Write the encoder of a run directory or checkpoint to ``out`` (.safetensors) and its .json beside it.
+
+    ``format="maskssl"``: the encoder's own state dict, rebuilt by ``load_encoder``; the JSON's
+    "rebuild" entry names the plugin, the class and its constructor kwargs. ``format="timm"`` (ViT
+    image encoders only): a timm ``VisionTransformer`` state dict; the JSON's "timm" entry gives the
+    constructor kwargs and the Python that loads it.
+    """
+    if format not in FORMATS:
+        raise MaskSSLError(f"unknown export format '{format}'; choose one of: {', '.join(FORMATS)}")
     pretrained = load_pretrained(run, torch.device("cpu"))
+    config, encoder = pretrained.config, pretrained.model.encoder
     weights = Path(out).with_suffix(".safetensors")
     meta = weights.with_suffix(".json")
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {name: t.detach().contiguous() for name, t in pretrained.model.encoder.state_dict().items()}
-    _atomic(weights, lambda tmp: save_file(tensors, str(tmp), metadata={"format": EXPORT_FORMAT}))
-    info = {
+    info: dict[str, Any] = {
         "format": EXPORT_FORMAT,
-        "modality": pretrained.config.modality,
-        "encoder": pretrained.config.encoder["name"],
-        "embed_dim": pretrained.model.encoder.embed_dim,
+        "modality": config.modality,
+        "encoder": config.encoder["name"],
+        "embed_dim": encoder.embed_dim,
         "step": pretrained.step,
-        "config": pretrained.config.to_dict(),
+        "config": config.to_dict(),
     }
+    if format == "timm":
+        dataset = str(getattr(pretrained.modality.data, "dataset", None))
+        tensors, info["timm"] = timm_export(encoder, info["encoder"], config.modality, dataset, weights, meta)
+        info["format"] = TIMM_FORMAT
+    else:
+        tensors = {name: t.detach().contiguous() for name, t in encoder.state_dict().items()}
+        info["rebuild"] = _rebuild_info(encoder, config.modality, config.encoder["name"], weights)
+    weights.parent.mkdir(parents=True, exist_ok=True)
+    _atomic(weights, lambda tmp: save_file(tensors, str(tmp), metadata={"format": info["format"]}))
     _atomic(meta, lambda tmp: tmp.write_text(json.dumps(info, indent=2, default=list)))
     return weights, meta
 
@@ -57,6 +81,19 @@ def load_encoder(path: str | Path, device: torch.device | str = "cpu") -> Encode
     except RuntimeError as exc:
         raise CheckpointError(f"{source.path} does not match the encoder its JSON describes: {exc}") from exc
     return encoder.to(device).eval()
+
+
+def _rebuild_info(encoder: Encoder, modality: str, name: str, weights: Path) -> dict[str, Any]:
+    """How to rebuild the module: the plugin that provides it, its class, and the Python that loads it
+    (the modality builds the class from "config" above, injecting what it reads off the data)."""
+    entry = registry.entries("encoder").get(name)
+    return {
+        "distribution": entry.distribution if entry else "unknown",
+        "version": entry.version if entry else "",
+        "class": f"{type(encoder).__module__}:{type(encoder).__qualname__}",
+        "built_by": f"the '{modality}' modality's build_encoder(config['encoder'])",
+        "python": f"from maskssl.export import load_encoder; encoder = load_encoder('{weights}')",
+    }
 
 
 def _atomic(path: Path, write: Callable[[Path], object]) -> None:

@@ -30,12 +30,13 @@ TIMM_ENCODERS = ("vit",)
 POOLS = {"cls": "token", "mean": "avg"}  # ViTEncoder.pool -> VisionTransformer global_pool
 
 
-def check_timm_exportable(encoder_name: str, modality: str) -> None:
+def check_timm_exportable(encoder: nn.Module, encoder_name: str, modality: str) -> None:
     """Raise MaskSSLError unless the run's encoder is one timm can rebuild (the image plugin's ViT)."""
-    if encoder_name not in TIMM_ENCODERS:
+    parts = ("patch_embed", "cls_token", "pos_embed", "blocks", "norm", "pool")
+    if encoder_name not in TIMM_ENCODERS or not all(hasattr(encoder, part) for part in parts):
         raise MaskSSLError(
             f"--format timm exports ViT image encoders (encoder.name=vit); this run's encoder is {encoder_name} "
-            f"(modality {modality}): use --format maskssl"
+            f"({type(encoder).__name__}, modality {modality}): use --format maskssl"
         )
 
 
@@ -91,6 +92,16 @@ def check_loads_in_timm(state: dict[str, Tensor], kwargs: dict[str, Any]) -> Non
         raise CheckpointError(
             f"the encoder does not fit timm's VisionTransformer({kwargs}): missing {missing}, unexpected {unexpected}"
         )
+
+
+def timm_export(
+    encoder: nn.Module, encoder_name: str, modality: str, dataset: str, weights: Path, meta: Path
+) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """(timm state dict, the JSON "timm" entry) of a ViT encoder; MaskSSLError for any other encoder."""
+    check_timm_exportable(encoder, encoder_name, modality)
+    state, kwargs = timm_state_dict(encoder), timm_kwargs(encoder)
+    check_loads_in_timm(state, kwargs)
+    return state, timm_info(kwargs, weights, meta, dataset)
 
 
 def timm_info(kwargs: dict[str, Any], weights: Path, meta: Path, dataset: str) -> dict[str, Any]:

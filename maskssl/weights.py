@@ -22,6 +22,7 @@ from torch import Tensor, nn
 
 from maskssl.engine.checkpoint import load_checkpoint, load_latest
 from maskssl.errors import CheckpointError
+from maskssl.export_timm import TIMM_FORMAT
 
 EXPORT_FORMAT = "maskssl-encoder-v1"
 ENCODER_PREFIX = "encoder."
@@ -78,6 +79,11 @@ class PretrainedSource:
             info = json.loads(meta.read_text())
         except json.JSONDecodeError as exc:
             raise CheckpointError(f"{meta} is not valid JSON ({exc}); export the encoder again") from exc
+        if isinstance(info, dict) and info.get("format") == TIMM_FORMAT:
+            raise CheckpointError(
+                f"{meta} is a timm export (maskssl export --format timm), which timm loads; for maskssl "
+                f"export the run with --format maskssl, or pass the run directory itself"
+            )
         if not isinstance(info, dict) or info.get("format") != EXPORT_FORMAT:
             raise CheckpointError(f"{meta} is not a maskssl encoder export (expected format {EXPORT_FORMAT})")
         try:

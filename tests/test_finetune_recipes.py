@@ -14,6 +14,7 @@ from maskssl.weights import PretrainedSource
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 PRETRAINED_BY = {  # fine-tuning recipe -> (modality, pretraining recipe or None for the modality's default)
     "image/finetune/digits.yaml": ("image", None),
+    "image/finetune/mnist.yaml": ("image", "image/mnist_umae.yaml"),
     "image/finetune/cifar10_vit_tiny.yaml": ("image", "image/cifar10_vit_tiny_umae.yaml"),
     "image/finetune/imagenet_vit_base.yaml": ("image", "image/imagenet_vit_base_mae.yaml"),
     "image/finetune/imagenet_vit_large.yaml": ("image", "image/imagenet_vit_base_mae.yaml"),
