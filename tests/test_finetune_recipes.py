@@ -23,7 +23,7 @@ PRETRAINED_BY = {  # fine-tuning recipe -> (modality, pretraining recipe or None
     "pointcloud/finetune/modelnet40.yaml": ("pointcloud", "pointcloud/shapenet55_point_mae.yaml"),
     "pointcloud/finetune/scanobjectnn_pb_t50_rs.yaml": ("pointcloud", "pointcloud/shapenet55_point_cmae.yaml"),
     "graph/finetune/synthetic.yaml": ("graph", None),
-    "graph/finetune/mutag.yaml": ("graph", "graph/mutag.yaml"),
+    "graph/finetune/tu.yaml": ("graph", "graph/mutag.yaml"),
     "graph/finetune/cora.yaml": ("graph", "graph/cora.yaml"),
 }
 
