@@ -143,3 +143,12 @@ def test_graph_example_names_the_missing_data(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert f"Cora not found at {tmp_path / 'none' / 'planetoid' / 'Cora' / 'raw'}" in result.stderr
+
+
+def test_finetune_curves(tmp_path: Path) -> None:
+    stdout = run_example("07_finetune_curves.py", tmp_path)
+    for budget in ("all labels", "10% of the labels"):
+        for init in ("U-MAE pretrained", "random init"):
+            match = re.search(rf"^{budget} +{init} +top-1 per epoch: ([\d. ]+)$", stdout, re.M)
+            assert match and len(match[1].split()) == 2  # one evaluation per epoch
+    assert_png(tmp_path / "out" / "finetune_curves.png")

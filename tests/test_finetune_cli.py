@@ -26,3 +26,20 @@ def test_finetune_prints_a_table_resumes_and_refuses_changes(tmp_path: Path) -> 
 def test_finetune_usage_errors_are_one_line(tmp_path: Path) -> None:
     assert "does not exist" in one_line_error(run("finetune", str(tmp_path / "nowhere"), "--import", TOY))
     assert "the following arguments are required: PRETRAINED" in one_line_error(run("finetune"))
+
+
+def test_finetune_under_torchrun_evaluates_once_on_the_main_process(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    assert run("train", "--import", TOY, "--modality", "toy", "--out", str(tmp_path / "pre"), "train.max_steps=2").returncode == 0
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "maskssl",
+         "finetune", str(tmp_path / "pre"), "--import", TOY, "--out", str(tmp_path / "ft"), "--no-progress",
+         "train.epochs=2", "train.lr=0.05"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "ft" / "results.json").read_text())
+    assert [e["step"] for e in report["evaluations"]] == [4, 8]  # 64 samples / 2 processes / batch 8 per epoch
+    assert result.stdout.count("top1") == 1  # rank 0 alone prints the table

@@ -198,7 +198,10 @@ class _Trainer:
         self.evaluations: list[dict[str, Any]] = []
         self.start_step = self._restore() if resume else 0
         self.ddp = (
-            DistributedDataParallel(self.model, device_ids=[device.index] if device.type == "cuda" else None)
+            DistributedDataParallel(
+                self.model, device_ids=[device.index] if device.type == "cuda" else None,
+                find_unused_parameters=task.find_unused_parameters,
+            )
             if dist_info.enabled
             else None
         )

@@ -33,11 +33,14 @@ class Task(ABC):
         modality: the modality plugin, built from the config's ``data`` and ``model`` sections.
         evaluates: whether the loop runs ``evaluate``: every ``eval_every`` epochs (0: never) and after the
             last step.
+        find_unused_parameters: tell DDP that some parameters may get no gradient (a pretrained encoder's
+            mask token when nothing is hidden).
     """
 
     kind: ClassVar[str]
     evaluates: bool = False
     eval_every: int = 0
+    find_unused_parameters: ClassVar[bool] = False
 
     def __init__(self, config: Any, modality: Modality) -> None:
         self.config = config

@@ -36,6 +36,7 @@ class FinetuneTask(Task):
 
     kind: ClassVar[str] = "finetune"
     evaluates: ClassVar[bool] = True
+    find_unused_parameters: ClassVar[bool] = True  # e.g. the graph encoders' mask token, unused with nothing hidden
 
     def __init__(self, config: FinetuneConfig, source: PretrainedSource | None) -> None:
         super().__init__(config, build_modality(config))  # type: ignore[arg-type]
