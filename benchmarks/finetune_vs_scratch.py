@@ -10,12 +10,13 @@ recipe and budget; the random encoder is the pretraining config's, seeded by tra
     mnist       configs/image/mnist_umae.yaml pretrained as MAE (uniformity weight 0) and as U-MAE (0.01),
                 fine-tuned with configs/image/finetune/mnist.yaml on all, 10% and 1% of the train labels
                 (class-balanced); smaller label sets get a smaller batch and more epochs (FRACTIONS)
-    procedural  configs/pointcloud/point_mae.yaml, fine-tuned with configs/pointcloud/finetune/procedural.yaml
+    procedural  configs/pointcloud/point_cmae.yaml (the default of --modality pointcloud), fine-tuned with
+                configs/pointcloud/finetune/procedural.yaml (the default fine-tuning recipe)
     modelnet    configs/pointcloud/modelnet_subset_point_mae.yaml (the real, imbalanced ModelNet shapes as
                 airplane / person / rest), fine-tuned with configs/pointcloud/finetune/modelnet_subset.yaml;
                 balanced accuracy is the number to read
     fewshot     5-way 10-shot episodes over the procedural classes (Point-MAE's protocol: 20 test samples per
-                class), from the procedural section's seed runs, mean ± std over episodes and seeds
+                class), from the procedural section's pretraining runs, mean ± std over episodes and seeds
     mutag, enzymes  configs/graph/{mutag,enzymes}.yaml, fine-tuned with configs/graph/finetune/tu.yaml on each
                 of 10 stratified folds; a seed's value is the mean over its folds
 
@@ -44,11 +45,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data"))
 CONFIGS = REPO / "configs"
 FRACTIONS = {
-    1.0: [],
+    1.0: ["train.epochs=3", "finetune.eval_every=1"],
     0.1: ["train.batch_size=64", "train.epochs=30", "train.warmup_epochs=3", "finetune.eval_every=10"],
     0.01: ["train.batch_size=16", "train.epochs=100", "train.warmup_epochs=10", "finetune.eval_every=50"],
 }
-"""Per label fraction of MNIST (8000 train images): batch and epochs, the same for every initialisation."""
+"""Per label fraction of MNIST (8000 train images): batch and epochs, the same for every initialisation
+(about 24k, 24k and 8k training samples seen)."""
 COLUMNS = {"top1": "top-1 (%)", "balanced_accuracy": "balanced accuracy (%)", "minutes": "fine-tune (min)"}
 
 Rows = dict[str, dict[str, list[dict[str, float]]]]
@@ -66,13 +68,22 @@ def pretrain(recipe: str, modality: str, seed: int, run_dir: Path, extra: list[s
 
 
 def finetune_one(pretrained: Path, recipe: str, seed: int, run_dir: Path, extra: list[str]) -> dict[str, float]:
-    """Fine-tune ``pretrained`` with ``recipe``; the last evaluation's metrics and the time it took."""
+    """Fine-tune ``pretrained`` with ``recipe``; the last evaluation's metrics and the time it took.
+
+    A finished run leaves ``row.json`` and is not run again, so that seeds can run in separate processes
+    (``--seeds 0`` and ``--seeds 1`` side by side) and a last call with every seed collects the table.
+    """
+    done = run_dir / "row.json"
+    if done.exists():
+        return json.loads(done.read_text())
     start = time.perf_counter()
     config = load_finetune_config(pretrained, CONFIGS / recipe, [f"train.seed={seed}", *extra])
     result = finetune(config, run_dir, overwrite=True, progress=False)
     last = result.evaluations[-1]
     row = {"top1": last["top1"], "balanced_accuracy": last["balanced_accuracy"]}
-    return row | {"minutes": (time.perf_counter() - start) / 60}
+    row["minutes"] = (time.perf_counter() - start) / 60
+    done.write_text(json.dumps(row))
+    return row
 
 
 def both_inits(pretrained: Path, name: str, recipe: str, seed: int, out: Path, extra: list[str]) -> dict[str, dict]:
@@ -114,11 +125,13 @@ def mnist(seeds: list[int], out: Path, args: argparse.Namespace) -> Rows:
 def pointclouds(
     pretrain_recipe: str, finetune_recipe: str, setting: str, extra: list[str]
 ) -> Callable[[list[int], Path, argparse.Namespace], Rows]:
+    method = "Point-CMAE" if "cmae" in pretrain_recipe else "Point-MAE"
+
     def section(seeds: list[int], out: Path, args: argparse.Namespace) -> Rows:
         rows: Rows = {}
         for seed in seeds:
             run = pretrain(pretrain_recipe, "pointcloud", seed, out / f"pretrain_seed{seed}", extra)
-            add(rows, setting, both_inits(run, "Point-MAE", finetune_recipe, seed, out, []))
+            add(rows, setting, both_inits(run, method, finetune_recipe, seed, out, []))
         return rows
 
     return section
@@ -129,10 +142,10 @@ def fewshot(seeds: list[int], out: Path, args: argparse.Namespace) -> Rows:
     episode = ["finetune.ways=5", "finetune.shots=10", "finetune.queries=20", "train.batch_size=16",
                "train.epochs=50", "train.warmup_epochs=5", "finetune.eval_every=50"]
     for seed in seeds:
-        run = pretrain("pointcloud/point_mae.yaml", "pointcloud", seed, out.parent / "procedural" / f"pretrain_seed{seed}",
-                       [])
+        run = pretrain("pointcloud/point_cmae.yaml", "pointcloud", seed,
+                       out.parent / "procedural" / f"pretrain_seed{seed}", [])
         for index in range(args.episodes):
-            found = both_inits(run, "Point-MAE", "pointcloud/finetune/procedural.yaml", seed,
+            found = both_inits(run, "Point-CMAE", "pointcloud/finetune/procedural.yaml", seed,
                                out / f"episode{index}", [*episode, f"finetune.episode={index}"])
             add(rows, "procedural, 5-way 10-shot", found)
     return rows
@@ -158,7 +171,7 @@ def tu(name: str) -> Callable[[list[int], Path, argparse.Namespace], Rows]:
 
 SECTIONS: dict[str, Callable[[list[int], Path, argparse.Namespace], Rows]] = {
     "mnist": mnist,
-    "procedural": pointclouds("pointcloud/point_mae.yaml", "pointcloud/finetune/procedural.yaml", "procedural", []),
+    "procedural": pointclouds("pointcloud/point_cmae.yaml", "pointcloud/finetune/procedural.yaml", "procedural", []),
     "modelnet": pointclouds(
         "pointcloud/modelnet_subset_point_mae.yaml", "pointcloud/finetune/modelnet_subset.yaml",
         "ModelNet subset (airplane / person / rest)",

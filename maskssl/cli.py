@@ -193,13 +193,9 @@ def _train(args: argparse.Namespace) -> int:
     else:
         config = load_config(args.modality, args.config, args.overrides)
     out = _run_dir(args.out, config.modality)
-    try:
-        result = train(
-            config, out, resume=args.resume, overwrite=args.overwrite, progress=False if args.no_progress else None
-        )
-    except TrainingInterrupted as exc:
-        print(f"maskssl: {exc}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    result = train(
+        config, out, resume=args.resume, overwrite=args.overwrite, progress=False if args.no_progress else None
+    )
     if int(os.environ.get("RANK", "0")) == 0:
         loss = f"{result.loss:.4f}" if result.loss is not None else "n/a"
         print(f"run written to {result.run_dir} (step {result.step}, loss {loss}): "
@@ -223,13 +219,9 @@ def _finetune(args: argparse.Namespace) -> int:
     else:
         config = load_finetune_config(args.pretrained, args.config, overrides)
     out = _run_dir(args.out, f"finetune-{config.modality}")
-    try:
-        result = finetune(
-            config, out, resume=args.resume, overwrite=args.overwrite, progress=False if args.no_progress else None
-        )
-    except TrainingInterrupted as exc:
-        print(f"maskssl: {exc}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    result = finetune(
+        config, out, resume=args.resume, overwrite=args.overwrite, progress=False if args.no_progress else None
+    )
     if int(os.environ.get("RANK", "0")) == 0:
         report = json.loads(results_path(result.run_dir).read_text())
         baseline = " from random init" if config.finetune.random_init else ""
@@ -332,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in commands:
             return commands[args.command](args)
         return _plugins_list()
+    except TrainingInterrupted as exc:
+        print(f"maskssl: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except (NonFiniteLossError, PluginImportError) as exc:
         print(f"maskssl: error: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -105,6 +105,8 @@ def test_a_pretrained_encoder_of_another_shape_or_kind_is_a_clear_error(pretrain
     finetune(load_finetune_config(pretrained, None, [*FINETUNE, "train.max_steps=2"]), tmp_path / "ft", progress=False)
     with pytest.raises(CheckpointError, match="is a finetune checkpoint; fine-tune from a pretraining run"):
         load_finetune_config(tmp_path / "ft", None, [])
+    with pytest.raises(CheckpointError, match="evaluation and export read pretraining runs"):
+        export_encoder(tmp_path / "ft", tmp_path / "encoder.safetensors")
     with pytest.raises(CheckpointError, match="does not exist"):
         load_finetune_config(tmp_path / "nowhere", None, [])
     with pytest.raises(ConfigError, match="takes its modality from PRETRAINED"):

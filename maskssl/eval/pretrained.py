@@ -42,6 +42,11 @@ def load_pretrained(path: str | Path, device: torch.device, *, random_init: bool
         checkpoint, state = path, load_checkpoint(path)
     else:
         raise CheckpointError(f"{path} is neither a run directory nor a checkpoint file")
+    if state.get("task", "pretrain") != "pretrain":
+        raise CheckpointError(
+            f"{checkpoint} is a {state['task']} checkpoint; evaluation and export read pretraining runs "
+            f"(a fine-tuning run's test accuracy is in its results.json)"
+        )
     config = from_mapping(RunConfig, state["config"])
     modality = build_modality(config)
     torch.manual_seed(config.train.seed)
