@@ -10,7 +10,8 @@ from tests.test_cli import TOY, one_line_error, run
 
 def test_finetune_prints_a_table_resumes_and_refuses_changes(tmp_path: Path) -> None:
     pretrained, out = tmp_path / "pre", tmp_path / "ft"
-    assert run("train", "--import", TOY, "--modality", "toy", "--out", str(pretrained), "train.max_steps=4").returncode == 0
+    pretraining = run("train", "--import", TOY, "--modality", "toy", "--out", str(pretrained), "train.max_steps=4")
+    assert pretraining.returncode == 0
     common = ["finetune", str(pretrained), "--import", TOY, "--out", str(out), "train.lr=0.05"]
     first = run(*common, "train.max_steps=12", "--no-progress")  # key=value after an option is an override
     assert first.returncode == 0, first.stderr

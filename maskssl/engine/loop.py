@@ -124,8 +124,10 @@ def train(
         overwrite: replace a run already in ``run_dir``.
         progress: show a progress bar (default: when stderr is a terminal); else log lines.
     """
-    return run_task(lambda: PretrainTask(config, initialise=not resume), config.train, run_dir, resume=resume, overwrite=overwrite,
-                    progress=progress)
+    return run_task(
+        lambda: PretrainTask(config, initialise=not resume), config.train, run_dir, resume=resume,
+        overwrite=overwrite, progress=progress,
+    )
 
 
 def run_task(

@@ -30,7 +30,9 @@ class Episode:
         return {int(label): index for index, label in enumerate(self.classes)}
 
 
-def draw_episode(train_labels: Tensor, test_labels: Tensor, ways: int, shots: int, queries: int, episode: int) -> Episode:
+def draw_episode(
+    train_labels: Tensor, test_labels: Tensor, ways: int, shots: int, queries: int, episode: int
+) -> Episode:
     """Episode ``episode``: ``ways`` classes having ``shots`` train and ``queries`` test samples each."""
     generator = torch.Generator().manual_seed(episode)
     eligible = [

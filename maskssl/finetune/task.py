@@ -44,37 +44,42 @@ class FinetuneTask(Task):
         self.section = config.finetune
         self.eval_every = self.section.eval_every
         self.head_options = from_mapping(self.modality.head_config, self.section.head, "finetune.head")
-        train_labels = self.modality.sample_labels(self.modality.finetune_dataset("train"))
         self.test_dataset = self.modality.finetune_dataset("test")
-        test_labels = self.modality.sample_labels(self.test_dataset)
         self.episode: Episode | None = None
-        if self.section.ways is not None:
-            section = self.section
-            self.episode = draw_episode(
-                train_labels, test_labels, section.ways, section.shots, section.queries, section.episode
-            )
-            self.test_dataset = Relabelled(
-                self.modality.finetune_dataset("test", self.episode.test), self.episode.mapping
-            )
-            train_labels = torch.arange(section.ways).repeat_interleave(section.shots)
-            test_labels = torch.arange(section.ways)
-        self.num_classes = self.section.num_classes or 1 + int(max(train_labels.max(), test_labels.max()))
+        self.keep: torch.Tensor | None = None  # indices of the train samples used (label fraction, episode)
+        train_labels, test_labels = self._choose_samples(config.train.seed)
         largest = int(max(train_labels.max(), test_labels.max()))
-        if largest >= self.num_classes or min(train_labels.min(), test_labels.min()) < 0:
+        smallest = int(min(train_labels.min(), test_labels.min()))
+        self.num_classes = self.section.num_classes or 1 + largest
+        if largest >= self.num_classes or smallest < 0:
             raise ConfigError(
-                f"finetune.num_classes={self.num_classes}, but the labels run from {int(train_labels.min())} to "
-                f"{largest}; raise finetune.num_classes or leave it unset"
+                f"finetune.num_classes={self.num_classes}, but the labels run from {smallest} to {largest}; "
+                f"raise finetune.num_classes or leave it unset"
             )
-        self.keep = (
-            self.episode.train if self.episode is not None
-            else balanced_subset(train_labels, self.section.label_fraction, config.train.seed)
-            if self.section.label_fraction < 1.0
-            else None
-        )
-        self.num_train = len(train_labels) if self.keep is None else len(self.keep)
+        self.num_train = len(train_labels)
         self.objective = ClassificationObjective(self.section, self.num_classes)
         if self.objective.mixup is not None and config.train.batch_size % 2:
             raise ConfigError(f"mixup / cutmix need an even train.batch_size, got {config.train.batch_size}")
+
+    def _choose_samples(self, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Set ``keep`` (and ``episode``, ``test_dataset`` for few-shot); the labels [N] of the train and
+        test samples that will be used."""
+        section = self.section
+        train_labels = self.modality.sample_labels(self.modality.finetune_dataset("train"))
+        test_labels = self.modality.sample_labels(self.test_dataset)
+        if section.ways is not None:
+            self.episode = draw_episode(
+                train_labels, test_labels, section.ways, section.shots, section.queries, section.episode
+            )
+            self.keep = self.episode.train
+            self.test_dataset = Relabelled(
+                self.modality.finetune_dataset("test", self.episode.test), self.episode.mapping
+            )
+            return torch.arange(section.ways).repeat_interleave(section.shots), torch.arange(section.ways)
+        if section.label_fraction < 1.0:
+            self.keep = balanced_subset(train_labels, section.label_fraction, seed)
+            return train_labels[self.keep], test_labels
+        return train_labels, test_labels
 
     def train_dataset(self) -> Dataset:
         dataset = self.modality.finetune_dataset("train", self.keep)

@@ -2,8 +2,8 @@
 
 A batch becomes Tokens with B = 1 and L = N, the nodes of the batch: ``targets`` [1, N, F] are the
 node features, ``context`` holds ``edge_index`` [2, E] and either ``sample`` [S] (node tasks: the
-nodes whose states ``Encoded.pooled`` returns, drawn afresh each batch, or in fine-tuning a split's nodes) or ``batch`` [N] and
-``num_graphs`` (graph tasks: pooled is one readout per graph). The core's random masker then hides
+nodes whose states ``Encoded.pooled`` returns, drawn afresh each batch, or in fine-tuning a split's
+nodes) or ``batch`` [N] and ``num_graphs`` (graph tasks: pooled is one readout per graph). The core's random masker then hides
 ``N - int(N * (1 - ratio))`` nodes of the batch; GraphMAE hides ``int(ratio * N)``: the same for even
 N * ratio, one node more otherwise (Cora at 0.5: 1354 both ways).
 
