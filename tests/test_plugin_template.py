@@ -71,7 +71,7 @@ def test_plugins_list_shows_the_template_components(installed: Path) -> None:
     assert rows[("masker", "random")][0] == "maskssl"  # the core's components are listed beside them
 
 
-def test_the_cli_trains_the_template_modality(installed: Path) -> None:
+def test_the_cli_trains_and_finetunes_the_template_modality(installed: Path) -> None:
     out = installed / "signal-run"
     result = run(installed, "-m", "maskssl", "train", "--modality", "signal", "train.max_steps=3", "--no-progress",
                  "--out", str(out))
@@ -80,6 +80,10 @@ def test_the_cli_trains_the_template_modality(installed: Path) -> None:
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["modality"] == "signal" and config["masker"]["name"] == "checkerboard"
     assert config["decoder"]["name"] == "signal_mixer" and list((out / "checkpoints").glob("step_*.pt"))
+    tuned = run(installed, "-m", "maskssl", "finetune", str(out), "--out", str(installed / "signal-ft"),
+                "train.max_steps=2", "--no-progress")
+    assert tuned.returncode == 0, tuned.stderr[-2000:]
+    assert "4 classes, 512 train samples" in tuned.stdout and "top1" in tuned.stdout  # the template's head
 
 
 def test_the_template_masker_trains_the_image_modality(installed: Path) -> None:

@@ -110,6 +110,28 @@ def _check_features(case: ModalityCase, device: torch.device, component: str) ->
                    f"{tokens.labels.shape[0]} labels", "return one feature row per label (the probe pairs them)")
 
 
+def _check_head(case: ModalityCase, device: torch.device, component: str, num_classes: int = 3) -> None:
+    """The fine-tuning head, when the modality has one: logits [S, C], one row per label, and gradients."""
+    modality, encoder = case.modality, case.model.encoder
+    if type(modality).build_head is Modality.build_head:
+        return  # no fine-tuning support: maskssl finetune says so
+    head_config = type(modality).head_config
+    if not (isinstance(head_config, type) and dataclasses.is_dataclass(head_config)):
+        raise fail(component, "head_config", f"head_config is {head_config!r}",
+                   "set head_config to a dataclass whose fields (with defaults) are the finetune.head keys")
+    head = run(component, "fine-tuning head", "build_head(encoder, 3, head_config())",
+               lambda: modality.build_head(encoder, num_classes, head_config()))
+    tokens = case.tokens(device)
+    with placed(head, device, training=True):
+        logits = run(component, "fine-tuning head", f"head(encoder(tokens, None), tokens) on {device}",
+                     lambda: head(encoder(tokens, None), tokens))
+        rows = tokens.labels.shape[0] if tokens.labels is not None else tokens.batch_size
+        expect_tensor(logits, component, "fine-tuning head", "the head's logits", [("S", rows), ("C", num_classes)],
+                      "float", device, "return logits [S, num_classes], one row per label of tokens.labels")
+        logits.float().square().mean().backward()
+        expect_gradients(head, component, "the head's logits")
+
+
 def check_modality(
     modality: str | Modality,
     overrides: Sequence[str] = (),
@@ -134,7 +156,8 @@ def check_modality(
     masker passes ``check_mask`` on them, its encoder ``check_encoder`` and each decoder ``check_decoder``;
     the composite ``MaskedAutoencoder`` (``maskssl.build.build_model``) gives a finite scalar loss and
     terms, the same loss for the same seed, and a gradient to every trainable parameter; ``features``
-    gives [N, D]. Returns the case, for further checks of your own.
+    gives [N, D]; a fine-tuning head (``build_head``, when the modality has one) gives logits [S, C], one
+    row per label, with a gradient to each of its parameters. Returns the case, for further checks of your own.
     """
     case = build_case(modality, overrides, batch_size=batch_size, seed=seed)
     component = describe("modality", case.modality, case.name)
@@ -153,6 +176,8 @@ def check_modality(
             _check_step(case, tokens, device, component)
             model.eval()
             _check_features(case, device, component)
+            model.train()
+            _check_head(case, device, component)
     return case
 
 

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from maskssl import Decoded, Decoder, Encoder, Modality, Tokens, registry
 from maskssl.errors import ConfigError
 from maskssl_template.data import FREQUENCIES, make_signals
+from maskssl_template.head import SignalClassifierHead, SignalHeadConfig
 
 
 @dataclass
@@ -59,6 +60,11 @@ class SignalModality(Modality):
         "masker": {"name": "checkerboard", "ratio": 0.5},
         "train": {"epochs": 10, "batch_size": 16, "lr": 3e-3, "warmup_epochs": 1, "log_every": 5},
     }
+    # fine-tuning (maskssl finetune RUN): the head's options and this modality's default fine-tuning recipe
+    head_config: ClassVar[type] = SignalHeadConfig
+    default_finetune_recipe: ClassVar[dict[str, Any]] = {
+        "finetune": {"eval_every": 5}, "train": {"epochs": 10, "lr": 1e-3, "warmup_epochs": 1, "log_every": 5},
+    }
 
     def __init__(self, data: SignalData, model: SignalModel) -> None:
         super().__init__(data, model)
@@ -93,6 +99,10 @@ class SignalModality(Modality):
             "decoder", section, token_dim=self.model.patch_size, num_tokens=self.num_tokens,
             encoder_dim=encoder.embed_dim,
         )
+
+    def build_head(self, encoder: Encoder, num_classes: int, options: SignalHeadConfig) -> nn.Module:
+        """The fine-tuning head: a linear layer on the pooled feature (``maskssl_template.head``)."""
+        return SignalClassifierHead(encoder.embed_dim, num_classes, options)
 
     def reconstruction_loss(self, decoded: Decoded, mask: Tensor, tokens: Tokens) -> Tensor:
         """Mean squared error per window, averaged over the hidden windows (mask [B, L], True = hidden)."""
