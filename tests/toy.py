@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from torch.utils.data import TensorDataset
 
 from maskssl import Decoded, Decoder, Encoded, Encoder, Modality, Tokens, create, register_modality
+from maskssl.finetune.linear_head import PooledLinearHead
 from maskssl.registry import register_decoder, register_encoder
 
 
@@ -61,17 +62,6 @@ class ToyDecoder(Decoder):
         return Decoded(prediction=self.head(hidden), hidden=hidden)
 
 
-class ToyHead(nn.Module):
-    """Fine-tuning head: logits [B, C] from the pooled feature."""
-
-    def __init__(self, embed_dim: int, num_classes: int) -> None:
-        super().__init__()
-        self.linear = nn.Linear(embed_dim, num_classes)
-
-    def forward(self, encoded: Encoded, tokens: Tokens) -> Tensor:
-        return self.linear(encoded.pooled)
-
-
 @register_modality("toy")
 class ToyModality(Modality):
     """Synthetic token sequences; loss is MSE on hidden tokens."""
@@ -106,7 +96,7 @@ class ToyModality(Modality):
         )
 
     def build_head(self, encoder: Encoder, num_classes: int, options: object) -> nn.Module:
-        return ToyHead(encoder.embed_dim, num_classes)
+        return PooledLinearHead(encoder.embed_dim, num_classes)
 
     def reconstruction_loss(self, decoded: Decoded, mask: Tensor, tokens: Tokens) -> Tensor:
         error = (decoded.prediction - tokens.targets).square().mean(dim=-1)  # [B, L]

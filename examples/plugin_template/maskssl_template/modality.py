@@ -11,8 +11,8 @@ from torch.utils.data import Dataset
 
 from maskssl import Decoded, Decoder, Encoder, Modality, Tokens, registry
 from maskssl.errors import ConfigError
+from maskssl.finetune.linear_head import PooledLinearHead, PooledLinearHeadConfig
 from maskssl_template.data import FREQUENCIES, make_signals
-from maskssl_template.head import SignalClassifierHead, SignalHeadConfig
 
 
 @dataclass
@@ -61,7 +61,7 @@ class SignalModality(Modality):
         "train": {"epochs": 10, "batch_size": 16, "lr": 3e-3, "warmup_epochs": 1, "log_every": 5},
     }
     # fine-tuning (maskssl finetune RUN): the head's options and this modality's default fine-tuning recipe
-    head_config: ClassVar[type] = SignalHeadConfig
+    head_config: ClassVar[type] = PooledLinearHeadConfig
     default_finetune_recipe: ClassVar[dict[str, Any]] = {
         "finetune": {"eval_every": 5}, "train": {"epochs": 10, "lr": 1e-3, "warmup_epochs": 1, "log_every": 5},
     }
@@ -100,9 +100,10 @@ class SignalModality(Modality):
             encoder_dim=encoder.embed_dim,
         )
 
-    def build_head(self, encoder: Encoder, num_classes: int, options: SignalHeadConfig) -> nn.Module:
-        """The fine-tuning head: a linear layer on the pooled feature (``maskssl_template.head``)."""
-        return SignalClassifierHead(encoder.embed_dim, num_classes, options)
+    def build_head(self, encoder: Encoder, num_classes: int, options: PooledLinearHeadConfig) -> nn.Module:
+        """The fine-tuning head: the core's linear layer on the pooled feature ([CLS]); write your own
+        nn.Module ``head(encoded, tokens) -> logits [B, C]`` when the pooled feature is not enough."""
+        return PooledLinearHead(encoder.embed_dim, num_classes, options)
 
     def reconstruction_loss(self, decoded: Decoded, mask: Tensor, tokens: Tokens) -> Tensor:
         """Mean squared error per window, averaged over the hidden windows (mask [B, L], True = hidden)."""

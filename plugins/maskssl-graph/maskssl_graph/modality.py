@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import torch
 from maskssl import Decoded, Decoder, Encoder, FeatureSet, Modality, Tokens, registry
 from maskssl.errors import ConfigError
+from maskssl.finetune.linear_head import PooledLinearHead, PooledLinearHeadConfig
 from sklearn.model_selection import StratifiedKFold
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
@@ -27,7 +28,6 @@ from torch_geometric.data import Batch
 
 from maskssl_graph.datasets import is_node_task, load_node_graph, load_tu
 from maskssl_graph.graphs import GraphList, NodeGraph, SingleGraph
-from maskssl_graph.head import GraphClassifierHead, GraphHeadConfig
 from maskssl_graph.loss import scaled_cosine_error
 from maskssl_graph.pooling import READOUTS, Pooling
 
@@ -90,7 +90,7 @@ class GraphModality(Modality):
             "betas": (0.9, 0.999), "warmup_epochs": 0, "log_every": 20, "ckpt_every": 100,
         },
     }
-    head_config: ClassVar[type] = GraphHeadConfig
+    head_config: ClassVar[type] = PooledLinearHeadConfig
     default_finetune_recipe: ClassVar[dict[str, Any]] = {  # = configs/graph/finetune/synthetic.yaml
         "finetune": {"eval_every": 20},
         "train": {
@@ -151,9 +151,9 @@ class GraphModality(Modality):
             return dataset.graph.y[dataset.graph.labelled]
         return super().sample_labels(dataset)
 
-    def build_head(self, encoder: Encoder, num_classes: int, options: GraphHeadConfig) -> nn.Module:
-        """A linear layer on ``Encoded.pooled`` (``maskssl_graph.head``)."""
-        return GraphClassifierHead(encoder.embed_dim, num_classes, options)
+    def build_head(self, encoder: Encoder, num_classes: int, options: PooledLinearHeadConfig) -> nn.Module:
+        """A linear layer on ``Encoded.pooled``: graph readouts, or the states of a split's nodes."""
+        return PooledLinearHead(encoder.embed_dim, num_classes, options)
 
     def collate(self, samples: list[Any]) -> NodeGraph | Batch:
         """The graph itself (node tasks), or the graphs merged into one disconnected Batch."""
