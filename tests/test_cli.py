@@ -123,19 +123,37 @@ def test_torchrun_two_processes_train_with_gloo(tmp_path: Path) -> None:
     assert result.stdout.count("run written to") == 1
 
 
-def test_resume_under_torchrun_reproduces_the_uninterrupted_run(tmp_path: Path) -> None:
-    def torchrun(*args: str) -> None:
-        result = subprocess.run(
+SIGTERM_RANK0_AFTER_STEP_3 = """
+import os, signal
+from maskssl.engine import metrics
+_log = metrics.MetricsLog.log
+def log(self, record):
+    _log(self, record)
+    if os.environ.get("RANK") == "0" and record.get("step") == 3 and "loss" in record:
+        os.kill(os.getpid(), signal.SIGTERM)  # after the step's stop vote: rank 1 has not seen it
+metrics.MetricsLog.log = log
+"""
+
+
+def test_sigterm_to_one_torchrun_rank_stops_both_at_one_step_and_resumes_exactly(tmp_path: Path) -> None:
+    """A signal reaching rank 0 between two steps' stop votes: both ranks stop after the next step together."""
+
+    def torchrun(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
             [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "maskssl",
              "train", "--import", TOY, "--no-progress", *args],
             capture_output=True, text=True, timeout=300, cwd=tmp_path,
         )
-        assert result.returncode == 0, result.stderr[-3000:]
 
-    common = ["regularizers.uniformity.weight=0.1", "train.epochs=3", "train.ckpt_every=2"]
-    torchrun("--modality", "toy", "--out", str(tmp_path / "full"), *common)
-    torchrun("--modality", "toy", "--out", str(tmp_path / "cut"), *common, "train.max_steps=5")
-    torchrun("--out", str(tmp_path / "cut"), "--resume", "train.max_steps=null")
+    (tmp_path / "sigterm_rank0.py").write_text(SIGTERM_RANK0_AFTER_STEP_3)
+    common = ["regularizers.uniformity.weight=0.1", "train.epochs=3", "train.ckpt_every=100"]
+    full = torchrun("--modality", "toy", "--out", str(tmp_path / "full"), *common)
+    assert full.returncode == 0, full.stderr[-3000:]
+    cut = torchrun("--import", "sigterm_rank0.py", "--modality", "toy", "--out", str(tmp_path / "cut"), *common)
+    assert cut.returncode != 0 and "stopped by SIGTERM after step 4" in cut.stderr, cut.stderr[-3000:]
+    assert "stopped by a signal to another process after step 4" in cut.stderr, cut.stderr[-3000:]
+    resumed = torchrun("--out", str(tmp_path / "cut"), "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
 
     def losses(run_dir: Path) -> list[tuple[int, float]]:
         lines = (run_dir / "metrics.jsonl").read_text().splitlines()

@@ -89,10 +89,17 @@ def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
 
 
 class _StopFlag:
-    """Turns SIGINT / SIGTERM into a flag the loop reads between steps (main thread only)."""
+    """Turns SIGINT / SIGTERM into a flag the loop reads between steps (main thread only).
+
+    ``signal`` is what this process received; ``agreed`` is the decision every rank shares, set only
+    where the ranks exchange their flags (once per step, in ``_Trainer._guard``). Under torchrun the
+    signal reaches each rank at a different moment, so a rank acting on its own flag would wait in a
+    checkpoint barrier while another enters the next step's all-reduce.
+    """
 
     def __init__(self) -> None:
         self.signal: int | None = None
+        self.agreed = False
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _StopFlag:
@@ -283,17 +290,18 @@ class _Trainer:
                         self._evaluate(step, epoch)
                     if (cfg.ckpt_every and step % cfg.ckpt_every == 0) or (not cfg.ckpt_every and at_epoch_end):
                         self._save(step)
-                    if stop.signal is not None:
+                    if stop.agreed:
                         break
-                if stop.signal is not None:
+                if stop.agreed:
                     break
         bar.close()
         if self.last_saved_step != step:
             self._save(step)
         self.metrics.close()
-        if stop.signal is not None and step < self.stop_step:
+        if stop.agreed and step < self.stop_step:
+            name = signal.Signals(stop.signal).name if stop.signal is not None else "a signal to another process"
             raise TrainingInterrupted(
-                f"stopped by signal {signal.Signals(stop.signal).name} after step {step}; the checkpoint is in "
+                f"stopped by {name} after step {step}; the checkpoint is in "
                 f"{self.run_dir}/checkpoints; continue with --resume --out {self.run_dir}"
             )
         evaluations = self.evaluations if self.task.evaluates else None
@@ -377,8 +385,7 @@ class _Trainer:
         flags = torch.stack([(~torch.isfinite(step_loss)).float(), step_loss.new_tensor(float(stop.signal is not None))])
         if self.dist.enabled:
             dist.all_reduce(flags, op=dist.ReduceOp.MAX)
-            if flags[1] > 0 and stop.signal is None:
-                stop.signal = signal.SIGTERM
+        stop.agreed = bool(flags[1] > 0)
         if flags[0] == 0:
             return True
         self.skipped_steps += 1
