@@ -18,29 +18,31 @@ Usage errors print one line and exit 2.
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import NoReturn
 
 import torch
 
-from maskssl import registry
+from maskssl import provenance, registry
 from maskssl.build import load_config
 from maskssl.config import deep_merge, from_mapping, load_yaml, parse_overrides
 from maskssl.engine.device import select_device
-from maskssl.engine.loop import TrainingInterrupted, results_path, train
-from maskssl.errors import MaskSSLError, NonFiniteLossError, PluginImportError
+from maskssl.engine.loop import TrainingInterrupted, train
+from maskssl.engine.run_dir import results_path
+from maskssl.errors import MaskSSLError, NonFiniteLossError, PluginImportError, WriteError
 from maskssl.eval.evaluate import EvalSettings, evaluate, format_table, summary_rows
 from maskssl.eval.pretrained import load_pretrained
 from maskssl.eval.spectrum import plot_spectrum
 from maskssl.eval.sweep import format_sweep, plot_sweep, run_sweep
 from maskssl.export import export_encoder
+from maskssl.files import explain_os_error, write_text_atomic
 from maskssl.finetune import FinetuneConfig, finetune, format_results, load_finetune_config
+from maskssl.user_imports import import_user_module
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -85,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="evaluate a pretrained encoder's frozen features")
     evaluate.add_argument("path", type=Path, help="run directory (newest good checkpoint) or checkpoint file")
     evaluate.add_argument("--random-init", action="store_true", help="evaluate untrained weights (baseline)")
+    evaluate.add_argument("--out", type=Path, help="folder for eval.json and spectrum.png (default: the run directory)")
     _add_eval_options(evaluate)
 
     sweep = commands.add_parser("sweep", help="pretrain and evaluate once per mask ratio")
@@ -133,26 +136,13 @@ def _ratios(text: str) -> list[float]:
     return ratios
 
 
-def import_user_module(spec: str) -> None:
-    """Import a module by dotted name, or a Python file by path (its registrations then take effect)."""
-    if spec.endswith(".py"):
-        path = Path(spec)
-        if not path.is_file():
-            raise MaskSSLError(f"--import {spec}: no such file")
-        module_spec = importlib.util.spec_from_file_location(path.stem, path)
-        if module_spec is None or module_spec.loader is None:
-            raise MaskSSLError(f"--import {spec}: cannot be imported as a Python module")
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[path.stem] = module
-        module_spec.loader.exec_module(module)
+def _reimport_for(path: Path) -> None:
+    """Repeat the ``--import``s recorded by the run that ``path`` (a run directory or its checkpoint) is."""
+    run_dir = path if path.is_dir() else path.parent.parent if path.suffix == ".pt" else None
+    if run_dir is None:
         return
-    sys.path.insert(0, os.getcwd())
-    try:
-        importlib.import_module(spec)
-    except ModuleNotFoundError as exc:
-        if exc.name and spec.startswith(exc.name):
-            raise MaskSSLError(f"--import {spec}: no module named '{exc.name}' (is it on PYTHONPATH?)") from exc
-        raise
+    for spec in provenance.reimport(run_dir):
+        print(f"maskssl: importing {spec}, as the run in {run_dir} did", file=sys.stderr)
 
 
 def _saved_config_path(args: argparse.Namespace) -> Path:
@@ -161,7 +151,10 @@ def _saved_config_path(args: argparse.Namespace) -> Path:
         raise MaskSSLError("--resume needs --out, the run directory to continue")
     if args.config is not None:
         raise MaskSSLError("--resume continues with the run's saved config; drop --config")
-    return args.out / "config.yaml"
+    saved = args.out / "config.yaml"
+    if not saved.is_file():
+        raise MaskSSLError(f"--resume: {args.out} holds no run (no config.yaml there); start the run without --resume")
+    return saved
 
 
 def _check_resume_changes(saved: dict, resumed: dict) -> None:
@@ -187,6 +180,7 @@ def _train(args: argparse.Namespace) -> int:
         import_user_module(spec)
     if args.resume:
         saved = _saved_config_path(args)
+        _reimport_for(args.out)
         modality = args.modality or load_yaml(saved).get("modality")
         config = load_config(modality, saved, args.overrides)
         _check_resume_changes(load_config(modality, saved).to_dict(), config.to_dict())
@@ -207,8 +201,10 @@ def _finetune(args: argparse.Namespace) -> int:
     for spec in args.imports:
         import_user_module(spec)
     overrides = [*args.overrides, *(["finetune.random_init=true"] if args.random_init else [])]
+    _reimport_for(args.pretrained)
     if args.resume:
         saved_path = _saved_config_path(args)
+        _reimport_for(args.out)
         saved = load_yaml(saved_path)
         if Path(saved.get("pretrained", "")) != args.pretrained:
             raise MaskSSLError(
@@ -252,18 +248,24 @@ def _eval_settings(args: argparse.Namespace) -> EvalSettings:
 def _eval(args: argparse.Namespace) -> int:
     for spec in args.imports:
         import_user_module(spec)
+    _reimport_for(args.path)
     device = select_device(args.device)
     pretrained = load_pretrained(args.path, device, random_init=args.random_init)
     report = evaluate(pretrained, device, _eval_settings(args))
     run_dir = args.path if args.path.is_dir() else args.path.parent.parent
-    suffix = "_random_init" if args.random_init else ""
-    (run_dir / f"eval{suffix}.json").write_text(json.dumps(report, indent=2))
     label = "random init" if args.random_init else f"step {pretrained.step}"
-    print(format_table([("run", f"{run_dir} ({label})"), *summary_rows(report)]))
-    print(f"report: {run_dir / f'eval{suffix}.json'}")
+    print(format_table([("run", f"{run_dir} ({label})"), *summary_rows(report)]), flush=True)
+    out = args.out or run_dir
+    suffix = "_random_init" if args.random_init else ""
     try:
-        plot = plot_spectrum({label: torch.tensor(report["spectrum"])}, run_dir / f"spectrum{suffix}.png")
+        out.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(out / f"eval{suffix}.json", json.dumps(report, indent=2))
+        print(f"report: {out / f'eval{suffix}.json'}")
+        plot = plot_spectrum({label: torch.tensor(report["spectrum"])}, out / f"spectrum{suffix}.png")
         print(f"spectrum: {plot}")
+    except (WriteError, OSError) as exc:
+        hint = "" if args.out else "; pass --out DIR to write the report and the plot elsewhere"
+        raise WriteError(f"{exc if isinstance(exc, WriteError) else explain_os_error(exc, out)}{hint}") from exc
     except MaskSSLError as exc:  # matplotlib is optional
         print(f"spectrum plot skipped: {exc}", file=sys.stderr)
     return 0
@@ -284,6 +286,7 @@ def _sweep(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     for spec in args.imports:
         import_user_module(spec)
+    _reimport_for(args.path)
     weights, meta = export_encoder(args.path, args.out, format=args.format)
     if args.format == "timm":
         print(f"timm ViT weights written to {weights} (metadata: {meta}); load them with\n"
@@ -310,8 +313,13 @@ def _plugins_list() -> int:
     return 0
 
 
+def _one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:
+    return f"maskssl: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``maskssl`` console script; returns the exit code."""
+    warnings.formatwarning = _one_line_warning
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     # key=value overrides after an option (``finetune runs/x --out y train.epochs=5``) land in ``extra``
@@ -327,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingInterrupted as exc:
         print(f"maskssl: {exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (NonFiniteLossError, PluginImportError) as exc:
+    except (NonFiniteLossError, PluginImportError, WriteError) as exc:
         print(f"maskssl: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except MaskSSLError as exc:

@@ -30,6 +30,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 
 from maskssl.errors import ConfigError
+from maskssl.files import write_text_atomic
 from maskssl.typecheck import coerce
 
 D = TypeVar("D")
@@ -156,7 +157,13 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file '{path}' does not exist; pass the path of a YAML recipe (see configs/)")
     try:
-        loaded = yaml.safe_load(path.read_text())
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"config file '{path}' is not UTF-8 text (line {line}: byte "
+            f"{exc.object[exc.start:exc.start + 1]!r}); save it as UTF-8"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -188,7 +195,10 @@ def _check_sections(config: RunConfig) -> None:
     for name, section in config.regularizers.items():
         if not isinstance(section, dict) or "weight" not in section:
             raise ConfigError(f"regularizers.{name} needs a weight, e.g. regularizers.{name}.weight=0.01")
-        coerce(section["weight"], float, f"regularizers.{name}.weight")
+        if coerce(section["weight"], float, f"regularizers.{name}.weight") < 0:
+            raise ConfigError(f"regularizers.{name}.weight={section['weight']} cannot be negative (0 turns it off)")
+    if config.reconstruction_weight < 0:
+        raise ConfigError(f"reconstruction_weight={config.reconstruction_weight} cannot be negative")
     check_train(config.train)
 
 
@@ -203,11 +213,22 @@ def check_train(train: TrainConfig) -> None:
         raise ConfigError(
             "train.ckpt_every, train.num_workers, train.warmup_epochs and train.nonfinite_skips cannot be negative"
         )
+    for key in ("lr", "blr"):
+        value = getattr(train, key)
+        if value is not None and value <= 0:
+            raise ConfigError(f"train.{key}={value} must be positive")
+    for key in ("min_lr", "weight_decay"):
+        if getattr(train, key) < 0:
+            raise ConfigError(f"train.{key}={getattr(train, key)} cannot be negative")
+    if not all(0 <= beta < 1 for beta in train.betas):
+        raise ConfigError(f"train.betas={list(train.betas)} must both be in [0, 1)")
+    if train.clip_grad is not None and train.clip_grad <= 0:
+        raise ConfigError(f"train.clip_grad={train.clip_grad} must be positive (or null for no clipping)")
 
 
 def save_yaml(values: dict[str, Any], path: Path) -> None:
     """Write a config as YAML (tuples as lists, so it loads back with safe_load)."""
-    path.write_text(yaml.safe_dump(_plain(values), sort_keys=False))
+    write_text_atomic(path, yaml.safe_dump(_plain(values), sort_keys=False))
 
 
 def _plain(value: Any) -> Any:

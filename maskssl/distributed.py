@@ -6,11 +6,17 @@ Launch with torchrun; ``init_distributed`` reads its environment (RANK, WORLD_SI
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.distributed as dist
 from torch import Tensor
+
+from maskssl import errors
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,36 @@ def init_distributed(device_type: str) -> DistInfo:
             torch.cuda.set_device(local_rank)
         dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
     return DistInfo(rank=rank, world_size=world_size, local_rank=local_rank)
+
+
+def agree(info: DistInfo, action: Callable[[], T]) -> T:
+    """Run ``action`` on every rank, then let every rank learn whether any rank failed.
+
+    Replaces a barrier after work that may fail on one rank only (the main rank's checkpoint write, a
+    dataset missing on one node): without it the others would wait in the barrier or the next collective
+    and end in a gloo / NCCL traceback. When ranks fail, the lowest failing rank's error is raised on every
+    rank: its own exception there, a ``maskssl`` error of the same class and message on the others.
+    """
+    error: BaseException | None = None
+    result: T | None = None
+    try:
+        result = action()
+    except Exception as exc:
+        error = exc
+    if info.enabled:
+        outcome = None if error is None else (type(error).__name__, str(error))
+        outcomes: list[tuple[str, str] | None] = [None] * info.world_size
+        dist.all_gather_object(outcomes, outcome)
+        failed = [(rank, found) for rank, found in enumerate(outcomes) if found is not None]
+        if failed and error is None:
+            rank, (name, message) = failed[0]
+            cls = getattr(errors, name, None)
+            if isinstance(cls, type) and issubclass(cls, errors.MaskSSLError):
+                raise cls(message)
+            raise errors.MaskSSLError(f"rank {rank} failed ({name}): {message}")
+    if error is not None:
+        raise error
+    return result  # type: ignore[return-value]
 
 
 def world_size() -> int:

@@ -32,3 +32,7 @@ class CheckpointError(MaskSSLError):
 
 class NonFiniteLossError(MaskSSLError):
     """Training produced a NaN or infinite loss; the last good checkpoint is kept."""
+
+
+class WriteError(MaskSSLError):
+    """A file could not be written (no space, no permission, ...); nothing was left half-written."""

@@ -14,18 +14,17 @@ described in ``maskssl.export_timm``.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import save
 
 from maskssl import registry
 from maskssl.build import build_modality
 from maskssl.config import RunConfig, from_mapping
-from maskssl.errors import CheckpointError, MaskSSLError
+from maskssl.errors import CheckpointError, MaskSSLError, WriteError
+from maskssl.files import explain_os_error, write_atomic, write_text_atomic
 from maskssl.eval.pretrained import load_pretrained
 from maskssl.export_timm import TIMM_FORMAT, timm_export
 from maskssl.weights import EXPORT_FORMAT, PretrainedSource
@@ -65,9 +64,13 @@ def export_encoder(
     else:
         tensors = {name: t.detach().contiguous() for name, t in encoder.state_dict().items()}
         info["rebuild"] = _rebuild_info(encoder, config.modality, config.encoder["name"], weights)
-    weights.parent.mkdir(parents=True, exist_ok=True)
-    _atomic(weights, lambda tmp: save_file(tensors, str(tmp), metadata={"format": info["format"]}))
-    _atomic(meta, lambda tmp: tmp.write_text(json.dumps(info, indent=2, default=list)))
+    try:
+        weights.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WriteError(f"{explain_os_error(exc, weights.parent)}; pass another --out") from exc
+    data = save(tensors, metadata={"format": info["format"]})
+    write_atomic(weights, lambda handle: handle.write(data), needed_bytes=len(data))
+    write_text_atomic(meta, json.dumps(info, indent=2, default=list))
     return weights, meta
 
 
@@ -94,10 +97,3 @@ def _rebuild_info(encoder: Encoder, modality: str, name: str, weights: Path) -> 
         "built_by": f"the '{modality}' modality's build_encoder(config['encoder'])",
         "python": f"from maskssl.export import load_encoder; encoder = load_encoder('{weights}')",
     }
-
-
-def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through a temporary file and rename, so ``path`` is never half written."""
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)

@@ -77,10 +77,12 @@ def _check_kind(kind: str) -> None:
 
 
 def _entry_point_entries(kind: str) -> dict[str, Entry]:
+    """Entry points of ``kind`` by name. Two distributions registering one name: the first on sys.path
+    wins (as for imports), with a warning naming both."""
     found: dict[str, Entry] = {}
     for ep in metadata.entry_points(group=GROUPS[kind]):
         dist = ep.dist
-        found[ep.name] = Entry(
+        entry = Entry(
             kind=kind,
             name=ep.name,
             distribution=dist.name if dist is not None else "unknown",
@@ -88,6 +90,16 @@ def _entry_point_entries(kind: str) -> dict[str, Entry]:
             target=ep.value,
             entry_point=ep,
         )
+        first = found.get(ep.name)
+        if first is None:
+            found[ep.name] = entry
+        elif first.distribution != entry.distribution:
+            warnings.warn(
+                f"{kind} '{ep.name}' is registered by two distributions: {first.distribution} {first.version} "
+                f"({first.target}) and {entry.distribution} {entry.version} ({entry.target}); using the first. "
+                f"Uninstall one of them, or register your own under another name",
+                stacklevel=3,
+            )
     return found
 
 

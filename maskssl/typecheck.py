@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import types
 import typing
 from typing import Any
@@ -9,8 +10,14 @@ from typing import Any
 from maskssl.errors import ConfigError
 
 
+class _BadValue(ConfigError):
+    """The value has the right type but is not allowed (a NaN, a Literal's non-member)."""
+
+
 def coerce(value: Any, annotation: Any, key: str) -> Any:
     """Return ``value`` converted to ``annotation`` where that is lossless, else raise ConfigError.
+
+    Floats must be finite: NaN and infinity are config mistakes everywhere in maskssl.
 
     Supports Any, bool, int, float, str, None, Optional/Union, Literal, list[...], tuple[...], dict.
     ``key`` is the dotted config key, used in the message.
@@ -20,16 +27,19 @@ def coerce(value: Any, annotation: Any, key: str) -> Any:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin in (typing.Union, types.UnionType):
+        rejected: _BadValue | None = None
         for option in args:
             try:
                 return coerce(value, option, key)
+            except _BadValue as exc:  # the right type, a bad value: say so if no other option fits
+                rejected = rejected or exc
             except ConfigError:
                 continue
-        raise _mismatch(value, annotation, key)
+        raise rejected or _mismatch(value, annotation, key)
     if origin is typing.Literal:
         if value in args:
             return value
-        raise ConfigError(f"{key}={value!r} is not allowed; choose one of {', '.join(map(repr, args))}")
+        raise _BadValue(f"{key}={value!r} is not allowed; choose one of {', '.join(map(repr, args))}")
     if annotation is type(None) or annotation is None:
         if value is None:
             return None
@@ -43,14 +53,19 @@ def coerce(value: Any, annotation: Any, key: str) -> Any:
             return value
         raise _mismatch(value, annotation, key)
     if annotation is float:
+        number: float | None = None
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
+            number = float(value)
+        elif isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
-        raise _mismatch(value, annotation, key)
+        if number is None:
+            raise _mismatch(value, annotation, key)
+        if not math.isfinite(number):
+            raise _BadValue(f"{key}={value!r} is not a finite number")
+        return number
     if annotation is str:
         if isinstance(value, str):
             return value

@@ -20,6 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import Tensor, nn
 
+from maskssl import provenance
 from maskssl.engine.checkpoint import load_checkpoint, load_latest
 from maskssl.errors import CheckpointError
 from maskssl.export_timm import TIMM_FORMAT
@@ -64,6 +65,9 @@ class PretrainedSource:
             raise CheckpointError(
                 f"{checkpoint} is a {kind} checkpoint; fine-tune from a pretraining run, checkpoint or export"
             )
+        config = state["config"]
+        encoder_part = {"modality": config["modality"], "encoder": config.get("encoder", {})}
+        provenance.check_same_code(state.get("provenance"), encoder_part, checkpoint.parent.parent)
         encoder_state = {
             name[len(ENCODER_PREFIX):]: tensor for name, tensor in state["model"].items()
             if name.startswith(ENCODER_PREFIX)

@@ -157,10 +157,10 @@ def test_section_that_is_not_a_mapping() -> None:
 
 
 def test_int_to_float_and_list_to_tuple_coercion() -> None:
-    config = resolve({}, {"train": {"lr": 1, "blr": 2, "betas": [1, 0]}, "reconstruction_weight": 3}, {})
+    config = resolve({}, {"train": {"lr": 1, "blr": 2, "betas": [0, 0]}, "reconstruction_weight": 3}, {})
     assert config.train.lr == 1.0 and type(config.train.lr) is float
     assert type(config.train.blr) is float and type(config.reconstruction_weight) is float
-    assert config.train.betas == (1.0, 0.0) and type(config.train.betas) is tuple
+    assert config.train.betas == (0.0, 0.0) and type(config.train.betas) is tuple
     assert all(type(b) is float for b in config.train.betas)
     assert resolve({}, {"train": {"lr": None, "max_steps": None}}, {}).train.lr is None
 

@@ -88,3 +88,34 @@ def test_export_writes_safetensors_that_load_back_into_the_encoder(toy_run: Path
     original = load_pretrained(toy_run, torch.device("cpu")).model.encoder
     for name, tensor in original.state_dict().items():
         assert torch.equal(encoder.state_dict()[name], tensor), name
+
+
+def test_eval_prints_its_table_before_writing_and_says_where_it_could_not_write(toy_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    run_copy = tmp_path / "run"
+    shutil.copytree(toy_run, run_copy)
+    for name in ("eval.json", "eval_random_init.json"):
+        (run_copy / name).unlink(missing_ok=True)
+    (run_copy / "eval.json").mkdir()  # the report cannot be written there
+    failed = run("eval", str(run_copy), "--import", TOY, "--probe-epochs", "2")
+    assert "linear probe, test accuracy" in failed.stdout  # the result is not lost
+    assert f"cannot write {run_copy / 'eval.json'}" in one_line_error(failed, code=1)
+    assert "pass --out DIR to write the report and the plot elsewhere" in failed.stderr
+    elsewhere = run("eval", str(run_copy), "--import", TOY, "--probe-epochs", "2", "--out", str(tmp_path / "reports"))
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert json.loads((tmp_path / "reports" / "eval.json").read_text())["step"] == 32
+
+
+def test_a_checkpoint_of_another_model_inside_a_run_is_refused(toy_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    other = tmp_path / "other"
+    assert run("train", "--import", TOY, "--modality", "toy", "--out", str(other), "encoder.embed_dim=8",
+               "train.max_steps=1").returncode == 0
+    shutil.copy(toy_run / "config.yaml", other / "config.yaml")  # the run says embed_dim 16, its checkpoint holds 8
+    line = one_line_error(run("eval", str(other), "--import", TOY))
+    assert f"holds a different model than {other / 'config.yaml'} builds: tensors with another shape" in line
+    (other / "config.yaml").write_text((toy_run / "config.yaml").read_text().replace("modality: toy", "modality: image"))
+    line = one_line_error(run("eval", str(other), "--import", TOY))
+    assert "is a 'toy' checkpoint, but its run's" in line and "is 'image': it belongs to another run" in line

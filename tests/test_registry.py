@@ -280,3 +280,20 @@ def test_kwargs_factories_accept_any_key(local_names: list) -> None:
     local_names.append(("masker", "test-loose"))
     registry.register("masker", "test-loose")(loose)
     assert create("masker", {"name": "test-loose", "anything": 1}).options == {"anything": 1}
+
+
+def test_two_distributions_registering_one_name_warn_and_the_first_wins(tmp_path: Path) -> None:
+    info = tmp_path / "dupe_masks-0.2.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: dupe-masks\nVersion: 0.2\n")
+    (info / "entry_points.txt").write_text("[maskssl.maskers]\nrandom = dupe_masks:Random\n")
+    sys.path.append(str(tmp_path))  # after maskssl's own site-packages
+    importlib.invalidate_caches()
+    try:
+        with pytest.warns(UserWarning, match=r"masker 'random' is registered by two distributions: maskssl 0\.1\.0 "
+                                             r"\(maskssl\.maskers:RandomMasker\) and dupe-masks 0\.2"):
+            chosen = entries("masker")["random"]
+    finally:
+        sys.path.remove(str(tmp_path))
+        importlib.invalidate_caches()
+    assert chosen.distribution == "maskssl"

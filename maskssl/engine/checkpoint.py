@@ -13,12 +13,14 @@ import hashlib
 import os
 import re
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from maskssl.errors import CheckpointError
+from maskssl.errors import CheckpointError, WriteError
+from maskssl.files import explain_os_error
 
 FORMAT = "maskssl-checkpoint-v1"
 _NAME = re.compile(r"^step_(\d+)\.pt$")
@@ -43,20 +45,52 @@ def save_checkpoint(state: dict[str, Any], run_dir: Path, step: int, keep: int) 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"step_{step:08d}.pt"
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        torch.save({"format": FORMAT, **state}, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
     digest = _checksum_path(path)
     digest_tmp = digest.with_name(digest.name + ".tmp")
-    digest_tmp.write_text(_sha256(tmp))
-    os.replace(digest_tmp, digest)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            torch.save({"format": FORMAT, **state}, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        digest_tmp.write_text(_sha256(tmp))
+        os.replace(digest_tmp, digest)
+        os.replace(tmp, path)
+    except BaseException as exc:  # leave no partial file behind: on a full disk it would keep the disk full
+        tmp.unlink(missing_ok=True)
+        digest_tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise WriteError(
+                f"{explain_os_error(exc, path, _tensor_bytes(state))}; the checkpoints already written are kept"
+            ) from exc
+        raise
     _fsync_dir(folder)
     for old in list_checkpoints(run_dir)[:-keep]:
         old.unlink()
         _checksum_path(old).unlink(missing_ok=True)
     return path
+
+
+def model_signature(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """SHA-256 over the names and shapes of a model's tensors: equal exactly when two models share a layout."""
+    layout = sorted((name, tuple(tensor.shape)) for name, tensor in state_dict.items())
+    return hashlib.sha256(repr(layout).encode()).hexdigest()
+
+
+def check_model_matches(state: Mapping[str, Any], model: torch.nn.Module, path: Path, built_from: str) -> None:
+    """CheckpointError (one line) when checkpoint ``state`` at ``path`` holds another model than ``model``."""
+    wanted = model.state_dict()
+    if model_signature(state["model"]) == model_signature(wanted):
+        return
+    saved = {name: tuple(t.shape) for name, t in state["model"].items()}
+    built = {name: tuple(t.shape) for name, t in wanted.items()}
+    missing, unexpected = sorted(built.keys() - saved.keys()), sorted(saved.keys() - built.keys())
+    reshaped = sorted(name for name in built.keys() & saved.keys() if built[name] != saved[name])
+    parts = [f"{label} {len(names)} (e.g. {names[0]})" for label, names in
+             (("missing", missing), ("unexpected", unexpected), ("with another shape", reshaped)) if names]
+    raise CheckpointError(
+        f"{path} holds a different model than {built_from} builds: tensors {', '.join(parts)}; "
+        f"use the checkpoint with the config it was trained with"
+    )
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -83,6 +117,24 @@ def load_latest(run_dir: Path) -> tuple[Path, dict[str, Any]] | None:
         except CheckpointError as exc:
             warnings.warn(f"{exc}; falling back to an older checkpoint", stacklevel=2)
     return None
+
+
+def remove_partial_files(run_dir: Path) -> None:
+    """Delete ``*.tmp`` files a killed process left in a run's checkpoint folder."""
+    folder = checkpoint_dir(run_dir)
+    for tmp in folder.glob("*.tmp") if folder.is_dir() else []:
+        tmp.unlink(missing_ok=True)
+
+
+def _tensor_bytes(value: Any) -> int:
+    """Bytes of the tensors in a nested state (what a checkpoint of it needs on disk, about)."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return sum(_tensor_bytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_tensor_bytes(v) for v in value)
+    return 0
 
 
 def _checksum_path(path: Path) -> Path:

@@ -17,14 +17,11 @@ import gc
 import json
 import os
 import random
-import shutil
 import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any, Callable
 
 import numpy as np
@@ -33,16 +30,20 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from maskssl.config import RunConfig, TrainConfig, save_yaml
-from maskssl.distributed import DistInfo, init_distributed
-from maskssl.engine.checkpoint import checkpoint_dir, list_checkpoints, load_latest, save_checkpoint
+from maskssl import provenance
+from maskssl.config import RunConfig, TrainConfig
+from maskssl.distributed import DistInfo, agree, init_distributed
+from maskssl.engine.checkpoint import check_model_matches, load_latest, save_checkpoint
 from maskssl.engine.data import EpochSampler, make_loader
 from maskssl.engine.device import autocast, autocast_dtype, select_device
 from maskssl.engine.metrics import MetricsLog
 from maskssl.engine.optim import build_optimizer
+from maskssl.engine.run_dir import check_run_dir, results_path, start_run_dir
 from maskssl.engine.schedule import lr_at
+from maskssl.engine.stop import StopFlag
 from maskssl.engine.task import PretrainTask, Task
 from maskssl.errors import CheckpointError, ConfigError, MaskSSLError, NonFiniteLossError
+from maskssl.files import write_text_atomic
 
 
 class TrainingInterrupted(MaskSSLError):
@@ -62,58 +63,6 @@ class TrainResult:
 def step_seed(seed: int, step: int, rank: int) -> int:
     """The seed of masks and dropout at ``step`` on ``rank``."""
     return (seed * 1_000_003 + step) * 1_009 + rank
-
-
-def results_path(run_dir: Path) -> Path:
-    """Where a run's evaluations go (``results.json``, the task's ``report`` of them)."""
-    return run_dir / "results.json"
-
-
-def prepare_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
-    """Refuse to mix two runs in one directory unless told to resume or overwrite."""
-    holds_run = (run_dir / "config.yaml").exists() or bool(list_checkpoints(run_dir))
-    if resume:
-        if not list_checkpoints(run_dir):
-            raise CheckpointError(f"--resume: no checkpoint in {run_dir}/checkpoints; start a new run instead")
-    elif holds_run and not overwrite:
-        raise ConfigError(
-            f"{run_dir} already holds a run; pass --resume to continue it, --overwrite to replace it, "
-            f"or choose another --out"
-        )
-    elif holds_run:  # --overwrite: remove what a training run writes
-        shutil.rmtree(checkpoint_dir(run_dir), ignore_errors=True)
-        shutil.rmtree(run_dir / "tensorboard", ignore_errors=True)
-        (run_dir / "metrics.jsonl").unlink(missing_ok=True)
-        results_path(run_dir).unlink(missing_ok=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
-
-
-class _StopFlag:
-    """Turns SIGINT / SIGTERM into a flag the loop reads between steps (main thread only).
-
-    ``signal`` is what this process received; ``agreed`` is the decision every rank shares, set only
-    where the ranks exchange their flags (once per step, in ``_Trainer._guard``). Under torchrun the
-    signal reaches each rank at a different moment, so a rank acting on its own flag would wait in a
-    checkpoint barrier while another enters the next step's all-reduce.
-    """
-
-    def __init__(self) -> None:
-        self.signal: int | None = None
-        self.agreed = False
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _StopFlag:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.signal = signum
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
 
 
 def train(
@@ -152,15 +101,19 @@ def run_task(
     device = select_device(train_config.device, local_rank)
     group_was_ready = dist.is_available() and dist.is_initialized()  # then the caller owns it
     dist_info = init_distributed(device.type)
-    try:
+    show = (sys.stderr.isatty() if progress is None else progress) and dist_info.is_main
+
+    def set_up() -> _Trainer:
         task = make_task()
         if dist_info.is_main:
-            prepare_run_dir(run_dir, resume, overwrite)
-            save_yaml(task.config_dict(), run_dir / "config.yaml")
-        if dist_info.enabled:
-            dist.barrier()
-        show = sys.stderr.isatty() if progress is None else progress
-        trainer = _Trainer(task, run_dir, device, dist_info, resume, show and dist_info.is_main)
+            check_run_dir(run_dir, resume, overwrite)
+        trainer = _Trainer(task, run_dir, device, dist_info, resume, show)
+        if dist_info.is_main:  # data, model and checkpoint are good: only now is anything written
+            start_run_dir(run_dir, resume, task)
+        return trainer
+
+    try:
+        trainer = agree(dist_info, set_up)
         result = trainer.run()
         del trainer  # DDP's reducer holds the process group: free it before the group goes
         return result
@@ -177,6 +130,7 @@ class _Trainer:
         self, task: Task, run_dir: Path, device: torch.device, dist_info: DistInfo, resume: bool, show: bool
     ) -> None:
         self.task, self.run_dir, self.device, self.dist = task, run_dir, device, dist_info
+        self.provenance = provenance.describe(task.config_dict())
         self.show = show
         train_cfg = self.train_cfg = task.train_config
         dataset = task.train_dataset()
@@ -206,15 +160,8 @@ class _Trainer:
         self.skipped_steps = 0
         self.evaluations: list[dict[str, Any]] = []
         self.start_step = self._restore() if resume else 0
-        self.ddp = (
-            DistributedDataParallel(
-                self.model, device_ids=[device.index] if device.type == "cuda" else None,
-                find_unused_parameters=task.find_unused_parameters,
-            )
-            if dist_info.enabled
-            else None
-        )
-        self.metrics = MetricsLog(run_dir, dist_info.is_main, self.start_step if resume else None)
+        self.ddp: DistributedDataParallel | None = None  # wrapped in ``run``: construction runs no collective
+        self.resume = resume
         self.last_saved_step: int | None = self.start_step if resume else None
 
     # -- checkpoints -------------------------------------------------------------------------------
@@ -225,6 +172,7 @@ class _Trainer:
             "modality": self.task.config.modality,
             "world_size": self.dist.world_size,
             "config": self.task.config_dict(),
+            "provenance": self.provenance,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
@@ -234,11 +182,12 @@ class _Trainer:
         }
 
     def _save(self, step: int) -> None:
-        if self.dist.is_main:
-            save_checkpoint(self._state(step), self.run_dir, step, self.train_cfg.keep_checkpoints)
+        def write() -> None:
+            if self.dist.is_main:
+                save_checkpoint(self._state(step), self.run_dir, step, self.train_cfg.keep_checkpoints)
+
+        agree(self.dist, write)
         self.last_saved_step = step
-        if self.dist.enabled:
-            dist.barrier()
 
     def _restore(self) -> int:
         found = load_latest(self.run_dir)
@@ -251,10 +200,9 @@ class _Trainer:
         modality = self.task.config.modality
         if state["modality"] != modality:
             raise CheckpointError(f"{path} is a '{state['modality']}' checkpoint, this run is '{modality}'")
-        try:
-            self.model.load_state_dict(state["model"])
-        except RuntimeError as exc:
-            raise CheckpointError(f"{path} holds a different model than this config builds: {exc}") from exc
+        provenance.check_same_code(state.get("provenance"), self.task.config_dict(), self.run_dir)
+        check_model_matches(state, self.model, path, f"{self.run_dir}/config.yaml")
+        self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         self.skipped_steps = int(state["skipped_steps"])
@@ -265,6 +213,12 @@ class _Trainer:
     # -- the loop ----------------------------------------------------------------------------------
     def run(self) -> TrainResult:
         cfg = self.train_cfg
+        if self.dist.enabled:
+            self.ddp = DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=self.task.find_unused_parameters,
+            )
+        self.metrics = MetricsLog(self.run_dir, self.dist.is_main, self.start_step if self.resume else None)
         forward: torch.nn.Module = self.ddp if self.ddp is not None else self.model
         if cfg.compile:
             forward = torch.compile(forward)  # type: ignore[assignment]
@@ -272,7 +226,7 @@ class _Trainer:
         bar = tqdm(total=self.stop_step, initial=self.start_step, disable=not self.show, unit="step")
         step, loss_value = self.start_step, None
         window_start, window_samples = time.perf_counter(), 0
-        with _StopFlag() as stop:
+        with StopFlag() as stop:
             while step < self.stop_step:
                 epoch, step_in_epoch = divmod(step, self.steps_per_epoch)
                 self.sampler.set_position(epoch, step_in_epoch * cfg.accum_steps * cfg.batch_size)
@@ -316,23 +270,20 @@ class _Trainer:
 
     def _evaluate(self, step: int, epoch: int) -> None:
         """The task's evaluation on the main process (others wait); logged and kept in the checkpoint."""
-        if self.dist.is_main:
-            self.model.eval()
-            with torch.no_grad(), autocast(self.device, self.amp_dtype):
-                metrics = self.task.evaluate(self.model, self.device)
-            self.model.train()
-            record = {"step": step, "epoch": epoch, **metrics}
-            self.evaluations.append(record)
-            self.metrics.log({"step": step, "epoch": epoch, **{f"eval_{k}": v for k, v in metrics.items()}})
-            path = results_path(self.run_dir)
-            tmp = path.with_name(path.name + ".tmp")
-            tmp.write_text(json.dumps(self.task.report(self.evaluations), indent=2))
-            os.replace(tmp, path)
-            if not self.show:
-                parts = " ".join(f"{k} {v:.4g}" for k, v in metrics.items())
-                print(f"eval step {step} epoch {epoch} {parts}", file=sys.stderr, flush=True)
-        if self.dist.enabled:
-            dist.barrier()
+        agree(self.dist, lambda: self._evaluate_here(step, epoch) if self.dist.is_main else None)
+
+    def _evaluate_here(self, step: int, epoch: int) -> None:
+        self.model.eval()
+        with torch.no_grad(), autocast(self.device, self.amp_dtype):
+            metrics = self.task.evaluate(self.model, self.device)
+        self.model.train()
+        record = {"step": step, "epoch": epoch, **metrics}
+        self.evaluations.append(record)
+        self.metrics.log({"step": step, "epoch": epoch, **{f"eval_{k}": v for k, v in metrics.items()}})
+        write_text_atomic(results_path(self.run_dir), json.dumps(self.task.report(self.evaluations), indent=2))
+        if not self.show:
+            parts = " ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+            print(f"eval step {step} epoch {epoch} {parts}", file=sys.stderr, flush=True)
 
     def _accumulate(
         self, forward: torch.nn.Module, batches: Any, generator: torch.Generator
@@ -354,7 +305,7 @@ class _Trainer:
         return step_loss, terms
 
     def _step(
-        self, step: int, forward: torch.nn.Module, batches: Any, generator: torch.Generator, stop: _StopFlag
+        self, step: int, forward: torch.nn.Module, batches: Any, generator: torch.Generator, stop: StopFlag
     ) -> tuple[float, torch.Tensor, dict[str, torch.Tensor]]:
         """One optimizer step (or a skipped one, see ``_guard``); returns its lr, mean loss and terms."""
         cfg = self.train_cfg
@@ -376,7 +327,7 @@ class _Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         return lr, step_loss, terms
 
-    def _guard(self, step: int, step_loss: torch.Tensor, stop: _StopFlag) -> bool:
+    def _guard(self, step: int, step_loss: torch.Tensor, stop: StopFlag) -> bool:
         """Whether to apply this step's update. All ranks agree on a non-finite loss and on a stop signal.
 
         Policy for a NaN/inf loss: skip the update (the step still counts) up to ``train.nonfinite_skips``

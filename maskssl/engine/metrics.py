@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ from typing import Any
 class MetricsLog:
     """Appends step records to ``<run>/metrics.jsonl``; on resume drops records past the checkpoint.
 
-    Only the main process writes; other ranks get a disabled log.
+    Only the main process writes; other ranks get a disabled log. The file is strict JSON: a NaN or
+    infinite value (a step skipped by ``train.nonfinite_skips``) is written as ``null``.
     """
 
     def __init__(self, run_dir: Path, enabled: bool, resume_step: int | None = None) -> None:
@@ -35,7 +37,7 @@ class MetricsLog:
         if not self.enabled:
             return
         with open(self.path, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
+            handle.write(json.dumps(_finite_or_none(record), allow_nan=False) + "\n")
         if self._tensorboard is not None:
             for key, value in record.items():
                 if key != "step" and isinstance(value, (int, float)):
@@ -52,6 +54,10 @@ class MetricsLog:
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text("".join(line + "\n" for line in kept))
         os.replace(tmp, self.path)
+
+
+def _finite_or_none(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in record.items()}
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from maskssl import provenance
 from maskssl.build import build_modality, build_model
-from maskssl.config import RunConfig, from_mapping
-from maskssl.engine.checkpoint import load_checkpoint, load_latest
+from maskssl.config import RunConfig, from_mapping, load_yaml
+from maskssl.engine.checkpoint import check_model_matches, load_checkpoint, load_latest
 from maskssl.errors import CheckpointError
 from maskssl.interfaces import Modality
 from maskssl.model import MaskedAutoencoder
@@ -47,15 +49,14 @@ def load_pretrained(path: str | Path, device: torch.device, *, random_init: bool
             f"{checkpoint} is a {state['task']} checkpoint; evaluation and export read pretraining runs "
             f"(a fine-tuning run's test accuracy is in its results.json)"
         )
-    config = from_mapping(RunConfig, state["config"])
+    config, built_from = _run_config(checkpoint, state)
+    provenance.check_same_code(state.get("provenance"), config.to_dict(), checkpoint.parent.parent)
     modality = build_modality(config)
     torch.manual_seed(config.train.seed)
     model = build_model(modality, config)
     if not random_init:
-        try:
-            model.load_state_dict(state["model"])
-        except RuntimeError as exc:
-            raise CheckpointError(f"{checkpoint} does not match the model its config builds: {exc}") from exc
+        check_model_matches(state, model, checkpoint, built_from)
+        model.load_state_dict(state["model"])
     return Pretrained(
         config=config,
         modality=modality,
@@ -63,3 +64,20 @@ def load_pretrained(path: str | Path, device: torch.device, *, random_init: bool
         step=0 if random_init else int(state["step"]),
         checkpoint=None if random_init else checkpoint,
     )
+
+
+def _run_config(checkpoint: Path, state: dict[str, Any]) -> tuple[RunConfig, str]:
+    """The config of the run a checkpoint sits in (``<run>/config.yaml``), else the checkpoint's own.
+
+    A checkpoint copied into another run (say a graph checkpoint in an image run) is an error.
+    """
+    saved = checkpoint.parent.parent / "config.yaml"
+    if checkpoint.parent.name != "checkpoints" or not saved.is_file():
+        return from_mapping(RunConfig, state["config"]), "its own config"
+    values = load_yaml(saved)
+    if values.get("modality") != state["modality"]:
+        raise CheckpointError(
+            f"{checkpoint} is a '{state['modality']}' checkpoint, but its run's {saved} is "
+            f"'{values.get('modality')}': it belongs to another run"
+        )
+    return from_mapping(RunConfig, values), str(saved)

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor
 
 from maskssl.eval.plotting import new_figure
+from maskssl.files import write_atomic
 
 
 def singular_values(features: Tensor) -> Tensor:
@@ -69,5 +70,5 @@ def plot_spectrum(spectra: dict[str, Tensor], path: Path, title: str | None = No
     figure.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png")
+    write_atomic(path, lambda handle: figure.savefig(handle, format="png"))
     return path
