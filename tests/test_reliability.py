@@ -168,3 +168,17 @@ def test_an_error_on_rank_0_alone_ends_every_torchrun_rank_with_the_same_line(tm
     line = f"maskssl: error: --out {a_file} is a file; choose a directory"
     assert result.stderr.count(line) == 2, result.stderr[-3000:]
     assert "gloo" not in result.stderr.lower() and "Connection closed" not in result.stderr, result.stderr[-3000:]
+
+
+def test_check_finite_names_the_rows_and_ignores_integer_arrays() -> None:
+    import numpy as np
+
+    from maskssl.data_checks import check_finite
+    from maskssl.errors import DataError
+
+    values = torch.zeros(8, 3)
+    check_finite(values, "features", "x.npz")
+    values[[1, 6], 2] = float("nan")
+    with pytest.raises(DataError, match=r"x\.npz: features hold NaN or infinite values in 2 of 8 nodes \(node 1, 6\)"):
+        check_finite(values, "features", "x.npz", unit="node")
+    check_finite(np.arange(5), "labels", "x.npz")  # integers cannot be NaN

@@ -347,7 +347,8 @@ class _Trainer:
             f"the loss became {step_loss.item()} at step {step + 1} (non-finite steps: {self.skipped_steps}, "
             f"allowed to skip: {self.train_cfg.nonfinite_skips}); training stopped and the last good checkpoint "
             f"({kept}) is kept in {self.run_dir}/checkpoints. Lower the learning rate (train.blr / train.lr), "
-            f"set train.clip_grad=1.0, use train.precision=fp32, or allow skips with train.nonfinite_skips=N"
+            f"set train.clip_grad=1.0, use train.precision=fp32, or allow skips with train.nonfinite_skips=N; "
+            f"if it happens at the first steps, check the data for extreme values"
         )
 
     def _log(

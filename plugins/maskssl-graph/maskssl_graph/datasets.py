@@ -25,6 +25,7 @@ from torch_geometric.data import Data
 from torch_geometric.datasets import Planetoid, TUDataset
 from torch_geometric.utils import add_self_loops, degree, remove_self_loops
 
+from maskssl.data_checks import check_finite
 from maskssl.errors import DataError
 from maskssl_graph.graphs import GraphList, NodeGraph
 from maskssl_graph.synthetic import stochastic_block_graph
@@ -110,6 +111,7 @@ def load_node_graph(name: str, root: str | None, seed: int = 0) -> NodeGraph:
         folder = _raw_folder(root, canonical, files, what)
         with tempfile.TemporaryDirectory(prefix="maskssl-graph-") as processed:
             data = _OfflinePlanetoid(str(folder.parent.parent), canonical, processed)[0]
+        check_finite(data.x.float(), "node features", f"{canonical} in {folder}", unit="node")
     data.x = row_normalize(data.x.float())
     data.edge_index = with_self_loops(data.edge_index, data.num_nodes)
     return NodeGraph.from_data(data)
@@ -128,10 +130,19 @@ def load_tu(name: str, root: str | None, degree_features: bool = False) -> Graph
     files = [f"{name}_{suffix}.txt" for suffix in TU_FILES]
     folder = _raw_folder(root, name, files, f"the TU Dortmund files {name}_*.txt (chrsmrrs.github.io/datasets)")
     with tempfile.TemporaryDirectory(prefix="maskssl-graph-") as processed:
-        dataset = _OfflineTUDataset(str(folder.parent.parent), name, processed)
+        try:
+            dataset = _OfflineTUDataset(str(folder.parent.parent), name, processed)
+        except (ValueError, RuntimeError) as exc:  # a non-number ('nan', text) in a label or index file
+            raise DataError(
+                f"cannot read TU dataset {name} in {folder} ({type(exc).__name__}: {exc}); its label and index "
+                f"files must hold integers only"
+            ) from exc
         graphs = [dataset[i] for i in range(len(dataset))]
     if not graphs:
         raise DataError(f"TU dataset {name} in {folder} holds no graphs")
+    if graphs[0].x is not None:
+        feature_sums = torch.stack([graph.x.float().sum() for graph in graphs])  # non-finite iff a value is
+        check_finite(feature_sums, "node features", f"TU dataset {name} in {folder}", unit="graph")
     if degree_features or graphs[0].x is None or graphs[0].x.shape[1] == 0:
         _one_hot_degrees(graphs)
     for graph in graphs:

@@ -115,3 +115,11 @@ def test_modality_tokenizes_a_node_graph_and_a_graph_batch(tmp_path: Path) -> No
     tokens = graphs.tokenize(graphs.collate([dataset[0], dataset[1], dataset[2]]), torch.device("cpu"))
     assert tokens.targets.shape == (1, 13, 5) and tokens.labels.tolist() == [0, 1, 0]
     assert tokens.context["num_graphs"] == 3 and graphs.evaluation_protocol() == "svm"
+
+
+def test_a_nan_graph_label_is_a_data_error_naming_the_dataset(tmp_path: Path) -> None:
+    write_tu(tmp_path, "TOY", [star(5), path(4)], [0, 1], node_labels=False)
+    labels = tmp_path / "TOY" / "raw" / "TOY_graph_labels.txt"
+    labels.write_text("0\nnan\n")
+    with pytest.raises(DataError, match=r"cannot read TU dataset TOY in .*invalid literal .*nan.*; its label and index files must hold"):
+        load_tu("TOY", str(tmp_path))

@@ -189,3 +189,18 @@ def test_shared_modelnet40_subset_loads_with_airplane_person_rest() -> None:
     assert points.shape == (1024, 3) and points.norm(dim=1).max() == pytest.approx(1.0)
     labels = np.array([train[i][1] for i in range(len(train))] + [test[i][1] for i in range(len(test))])
     assert np.bincount(labels).tolist() == [726, 108, 145]
+
+
+def test_non_finite_coordinates_and_truncated_files_are_named(tmp_path: Path) -> None:
+    clouds = fake_clouds(10, 20, 5)
+    clouds[3, 7, 1] = np.nan
+    clouds[8, 0, 0] = np.inf
+    path = tmp_path / "clouds.npz"
+    np.savez(path, points=clouds, y=np.arange(10) % 3)
+    with pytest.raises(DataError, match=r"clouds\.npz.*point coordinates hold NaN or infinite values in 2 of 10 "
+                                        r"clouds \(cloud 3, 8\); clean or remove them"):
+        build_point_dataset(data(dataset="npz", root=str(path), num_points=20), "train")
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(DataError, match=r"cannot read .*truncated\.npz \(BadZipFile"):
+        build_point_dataset(data(dataset="npz", root=str(truncated), num_points=20), "train")

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from maskssl.data_checks import check_finite
 from maskssl.errors import DataError
 from torch import Tensor
 from torch.utils.data import Dataset
@@ -44,6 +45,8 @@ class PointArrayDataset(Dataset):
         if points.shape[1] < num_points:
             raise DataError(f"{source} has {points.shape[1]} points per cloud, fewer than data.num_points={num_points}")
         self.points = np.ascontiguousarray(points[:, :num_points, :3], dtype=np.float32)  # [N, num_points, 3]
+        check_finite(self.points, "point coordinates", source, unit="cloud")
+        check_finite(labels, "labels", source, unit="cloud")
         self.labels = labels.astype(np.int64).reshape(-1)  # [N]
 
     def __len__(self) -> int:

@@ -17,11 +17,14 @@ Packed arrays, root = an .npz file with ``points`` [N, P, >=3] and ``y`` [N]; op
 
 from __future__ import annotations
 
+import zipfile
+
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from maskssl.data_checks import check_finite
 from maskssl.errors import DataError
 from torch import Tensor
 from torch.utils.data import Dataset
@@ -122,8 +125,9 @@ def read_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray, list[str] 
             every_fifth = np.arange(len(labels)) % NPZ_TEST_EVERY == 0
             is_test = arrays["is_test"].astype(bool) if "is_test" in arrays else every_fifth
             names = [str(c) for c in arrays["classes"]] if "classes" in arrays else None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:  # missing, truncated, not an .npz
         raise DataError(f"cannot read {path} ({type(exc).__name__}: {exc}): {NPZ_LAYOUT}") from exc
+    check_finite(points, "point coordinates", str(path), unit="cloud")  # before the split: file row numbers
     keep = is_test if split == "test" else ~is_test
     return points[keep], labels[keep], names
 
@@ -163,5 +167,6 @@ class ShapeNet55(Dataset):
             raise DataError(message) from exc
         if len(cloud) < self.num_points:
             raise DataError(f"{path} has {len(cloud)} points, fewer than data.num_points={self.num_points}")
+        check_finite(cloud, "point coordinates", str(path), unit="point")
         subset = np.random.default_rng(index).choice(len(cloud), self.num_points, replace=False)
         return torch.from_numpy(normalize_cloud(cloud[subset])), int(self.labels[index])
