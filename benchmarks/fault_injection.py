@@ -1,20 +1,26 @@
-"""Kill a CPU training run with SIGKILL at random moments, resume it each time, compare with an unbroken run.
+"""Kill a CPU training run at random moments, resume it each time, compare with an unbroken run.
 
-    python benchmarks/fault_injection.py                 # 10 kills of a small image run
+    python benchmarks/fault_injection.py                          # 10 SIGKILLs of a one-process image run
     python benchmarks/fault_injection.py --kills 20 --seed 3
+    python benchmarks/fault_injection.py --torchrun --kills 10    # 2 processes: 10 SIGTERMs and 10 SIGKILLs
 
-A reference run trains uninterrupted. The same config is then started and killed with SIGKILL --kills
-times, each time once it has logged a random target step (the targets spread over the whole run)
-plus a random 0-0.3 s, so kills land in the middle of steps, data loading and checkpoint writes alike;
-after each kill it is continued with `--resume` (or started afresh with `--overwrite` when no
-checkpoint had been written yet), and the last attempt runs to the end. Passes when the final weights
-and every logged loss equal the reference run's exactly.
+A reference run trains uninterrupted. The same config is then started and stopped --kills times per
+signal, each time once it has logged a random target step (the targets spread over the whole run) plus
+a random 0-0.3 s, so stops land in the middle of steps, data loading and checkpoint writes alike. The
+signal goes to the run's whole process group (the launcher and, under torchrun, every rank at once,
+as a scheduler or a crashing node would): SIGKILL ends everything on the spot; SIGTERM must end in a
+checkpoint written by all ranks together within --grace seconds (torchrun's own grace period is 30 s),
+which fails loudly if the ranks disagree on when to stop. After each stop the run is continued with
+`--resume` (or started afresh with `--overwrite` when no checkpoint had been written yet), and the last
+attempt runs to the end. Passes when the final weights and every logged loss equal the reference run's
+exactly.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import signal
 import subprocess
@@ -33,10 +39,27 @@ RUN = [
 ]
 
 
-def maskssl(*args: str) -> subprocess.Popen:
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+
+
+def maskssl(torchrun: bool, *args: str) -> subprocess.Popen:
+    """``maskssl train args`` (under torchrun with 2 processes if asked) in a process group of its own."""
+    launcher = [*TORCHRUN, "-m", "maskssl"] if torchrun else [sys.executable, "-m", "maskssl"]
     return subprocess.Popen(
-        [sys.executable, "-m", "maskssl", "train", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        [*launcher, "train", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
     )
+
+
+def stop(process: subprocess.Popen, sig: signal.Signals, grace: float) -> str:
+    """Send ``sig`` to the run's process group; how it ended ("exit N") or "HUNG" after ``grace`` seconds."""
+    os.killpg(process.pid, sig)
+    try:
+        return f"exit {process.wait(timeout=grace)}"
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        return "HUNG"
 
 
 def losses(run_dir: Path) -> dict[int, float]:
@@ -60,37 +83,46 @@ def final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--kills", type=int, default=10)
+    parser.add_argument("--kills", type=int, default=10, help="stops per signal")
     parser.add_argument("--seed", type=int, default=0, help="seeds the kill moments")
+    parser.add_argument("--torchrun", action="store_true", help="2 processes under torchrun, SIGTERM and SIGKILL")
+    parser.add_argument("--grace", type=float, default=30.0, help="seconds a SIGTERMed run may take to stop")
     args = parser.parse_args()
+    signals = [signal.SIGTERM, signal.SIGKILL] if args.torchrun else [signal.SIGKILL]
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="maskssl-faults-"))
     reference, faulty = work / "reference", work / "faulty"
 
     started = time.perf_counter()
-    done = maskssl(*RUN, "--out", str(reference))
+    done = maskssl(args.torchrun, *RUN, "--out", str(reference))
     if done.wait() != 0:
         sys.exit(f"reference run failed: {done.stderr.read()}")
-    print(f"reference run: {time.perf_counter() - started:.1f} s, {len(losses(reference))} steps, in {work}")
+    launcher = "torchrun, 2 processes" if args.torchrun else "1 process"
+    print(f"reference run ({launcher}): {time.perf_counter() - started:.1f} s, {len(losses(reference))} steps, "
+          f"in {work}")
 
     total_steps = len(losses(reference))
-    targets = sorted(rng.sample(range(1, total_steps), args.kills))
-    print(f"{'kill':>4} {'at step':>7} {'+delay (s)':>10} {'newest checkpoint':>17} {'continued with':>14}")
-    for kill, target in enumerate(targets, start=1):
+    plan = [(target, sig) for sig in signals for target in rng.sample(range(1, total_steps), args.kills)]
+    plan.sort()
+    hung = 0
+    print(f"{'stop':>4} {'signal':>7} {'at step':>7} {'+delay (s)':>10} {'ended':>8} {'newest checkpoint':>17} "
+          f"{'continued with':>14}")
+    for number, (target, sig) in enumerate(plan, start=1):
         resume = bool(list_checkpoints(faulty))
-        process = maskssl(*RUN, "--out", str(faulty), "--resume" if resume else "--overwrite")
+        process = maskssl(args.torchrun, *RUN, "--out", str(faulty), "--resume" if resume else "--overwrite")
         while process.poll() is None and last_step(faulty) < target:
             time.sleep(0.02)
         if process.poll() is not None:
-            sys.exit(f"attempt {kill} ended on its own (exit {process.returncode}): {process.stderr.read()}")
+            sys.exit(f"attempt {number} ended on its own (exit {process.returncode}): {process.stderr.read()}")
         delay = rng.uniform(0.0, 0.3)
         time.sleep(delay)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        ended = stop(process, sig, args.grace)
+        hung += ended == "HUNG"
         newest = list_checkpoints(faulty)
-        print(f"{kill:>4} {target:>7} {delay:>10.2f} {newest[-1].name if newest else '-':>17} "
-              f"{'--resume' if resume else '--overwrite':>14}")
-    final = maskssl(*RUN, "--out", str(faulty), "--resume" if list_checkpoints(faulty) else "--overwrite")
+        print(f"{number:>4} {sig.name:>7} {target:>7} {delay:>10.2f} {ended:>8} "
+              f"{newest[-1].name if newest else '-':>17} {'--resume' if resume else '--overwrite':>14}")
+    how = "--resume" if list_checkpoints(faulty) else "--overwrite"
+    final = maskssl(args.torchrun, *RUN, "--out", str(faulty), how)
     if final.wait() != 0:
         sys.exit(f"final run failed: {final.stderr.read()}")
 
@@ -98,9 +130,10 @@ def main() -> None:
     a, b = final_weights(reference), final_weights(faulty)
     max_diff = max((a[k].float() - b[k].float()).abs().max().item() for k in a)
     identical = a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    print(f"after {args.kills} SIGKILLs: losses identical: {same_losses}; final weights identical: {identical} "
-          f"(max |difference| {max_diff:g})")
-    sys.exit(0 if same_losses and identical else 1)
+    counts = ", ".join(f"{args.kills} {sig.name}" for sig in signals)
+    print(f"after {counts} ({launcher}): SIGTERMed runs that hung: {hung}; losses identical: {same_losses}; "
+          f"final weights identical: {identical} (max |difference| {max_diff:g})")
+    sys.exit(0 if same_losses and identical and not hung else 1)
 
 
 if __name__ == "__main__":

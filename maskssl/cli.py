@@ -12,7 +12,8 @@
     maskssl export runs/x --format timm --out vit.safetensors   # a timm VisionTransformer state dict + JSON
     maskssl plugins list
 
-Usage errors print one line and exit 2.
+Usage errors print one line and exit 2. torch and the plugins are imported only by the commands that
+need them, so ``maskssl --help`` and ``maskssl plugins list`` answer at once.
 """
 
 from __future__ import annotations
@@ -24,25 +25,16 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import NoReturn
-
-import torch
+from typing import TYPE_CHECKING, NoReturn
 
 from maskssl import provenance, registry
-from maskssl.build import load_config
 from maskssl.config import deep_merge, from_mapping, load_yaml, parse_overrides
-from maskssl.engine.device import select_device
-from maskssl.engine.loop import TrainingInterrupted, train
-from maskssl.engine.run_dir import results_path
-from maskssl.errors import MaskSSLError, NonFiniteLossError, PluginImportError, WriteError
-from maskssl.eval.evaluate import EvalSettings, evaluate, format_table, summary_rows
-from maskssl.eval.pretrained import load_pretrained
-from maskssl.eval.spectrum import plot_spectrum
-from maskssl.eval.sweep import format_sweep, plot_sweep, run_sweep
-from maskssl.export import export_encoder
+from maskssl.errors import MaskSSLError, NonFiniteLossError, PluginImportError, TrainingInterrupted, WriteError
 from maskssl.files import explain_os_error, write_text_atomic
-from maskssl.finetune import FinetuneConfig, finetune, format_results, load_finetune_config
 from maskssl.user_imports import import_user_module
+
+if TYPE_CHECKING:
+    from maskssl.eval.evaluate import EvalSettings
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -108,7 +100,9 @@ def _parser() -> argparse.ArgumentParser:
 
     plugins = commands.add_parser("plugins", help="inspect installed plugins")
     plugin_commands = plugins.add_subparsers(dest="plugins_command", required=True, parser_class=_Parser)
-    plugin_commands.add_parser("list", help="every component: kind, name, distribution, version, status")
+    listing = plugin_commands.add_parser("list", help="every component: kind, name, distribution, version, status")
+    listing.add_argument("--check", action="store_true",
+                         help="import every component to check it works (slower: imports torch and the plugins)")
     return parser
 
 
@@ -176,6 +170,9 @@ def _run_dir(out: Path | None, name: str) -> Path:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from maskssl.build import load_config
+    from maskssl.engine.loop import train
+
     for spec in args.imports:
         import_user_module(spec)
     if args.resume:
@@ -198,6 +195,9 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _finetune(args: argparse.Namespace) -> int:
+    from maskssl.engine.run_dir import results_path
+    from maskssl.finetune import FinetuneConfig, finetune, format_results, load_finetune_config
+
     for spec in args.imports:
         import_user_module(spec)
     overrides = [*args.overrides, *(["finetune.random_init=true"] if args.random_init else [])]
@@ -240,12 +240,21 @@ def _flatten(values: dict, prefix: str = "") -> dict[str, object]:
 
 
 def _eval_settings(args: argparse.Namespace) -> EvalSettings:
+    from maskssl.eval.evaluate import EvalSettings
+
     if args.knn_k < 1 or args.probe_epochs < 1:
         raise MaskSSLError("--knn-k and --probe-epochs must be at least 1")
     return EvalSettings(knn_k=args.knn_k, probe_epochs=args.probe_epochs)
 
 
 def _eval(args: argparse.Namespace) -> int:
+    import torch
+
+    from maskssl.engine.device import select_device
+    from maskssl.eval.evaluate import evaluate, format_table, summary_rows
+    from maskssl.eval.pretrained import load_pretrained
+    from maskssl.eval.spectrum import plot_spectrum
+
     for spec in args.imports:
         import_user_module(spec)
     _reimport_for(args.path)
@@ -272,6 +281,10 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from maskssl.build import load_config
+    from maskssl.engine.device import select_device
+    from maskssl.eval.sweep import format_sweep, plot_sweep, run_sweep
+
     for spec in args.imports:
         import_user_module(spec)
     config = load_config(args.modality, args.config, args.overrides)
@@ -284,6 +297,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from maskssl.export import export_encoder
+
     for spec in args.imports:
         import_user_module(spec)
     _reimport_for(args.path)
@@ -297,20 +312,27 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plugins_list() -> int:
+def _plugins_list(check: bool) -> int:
     rows = [("KIND", "NAME", "DISTRIBUTION", "VERSION", "STATUS")]
     for kind in registry.GROUPS:
         for name, entry in sorted(registry.entries(kind).items()):
-            try:
-                entry.load()
-                status = "ok"
-            except PluginImportError as exc:
-                status = f"broken: {exc.__cause__!r}"
-            rows.append((kind, name, entry.distribution, entry.version or "-", status))
+            rows.append((kind, name, entry.distribution, entry.version or "-", _plugin_status(entry, check)))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
     return 0
+
+
+def _plugin_status(entry: registry.Entry, check: bool) -> str:
+    """--check: "ok" or "broken: ..." from importing it; else from its distribution's installed requirements."""
+    if check:
+        try:
+            entry.load()
+            return "ok"
+        except PluginImportError as exc:
+            return f"broken: {exc.__cause__!r}"
+    missing = registry.missing_requirements(entry.distribution) if not entry.is_local else []
+    return f"missing {', '.join(missing)}" if missing else "installed"
 
 
 def _one_line_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> str:
@@ -331,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         commands = {"train": _train, "finetune": _finetune, "eval": _eval, "sweep": _sweep, "export": _export}
         if args.command in commands:
             return commands[args.command](args)
-        return _plugins_list()
+        return _plugins_list(args.check)
     except TrainingInterrupted as exc:
         print(f"maskssl: {exc}", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -36,3 +36,7 @@ class NonFiniteLossError(MaskSSLError):
 
 class WriteError(MaskSSLError):
     """A file could not be written (no space, no permission, ...); nothing was left half-written."""
+
+
+class TrainingInterrupted(MaskSSLError):
+    """SIGINT or SIGTERM arrived; a checkpoint of the last finished step was written."""

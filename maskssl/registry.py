@@ -16,8 +16,10 @@ same name, with a warning.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib.metadata as metadata
 import inspect
+import re
 import typing
 import warnings
 from collections.abc import Callable, Mapping
@@ -163,6 +165,28 @@ def register_decoder(name: str) -> Callable[[T], T]:
 def register_regularizer(name: str) -> Callable[[T], T]:
     """Register a ``maskssl.Regularizer`` subclass (or factory) under ``name``."""
     return register("regularizer", name)
+
+
+@functools.cache
+def missing_requirements(distribution: str) -> list[str]:
+    """Requirements of an installed distribution that are not installed (extras are not counted).
+
+    Read from package metadata only: nothing is imported.
+    """
+    try:
+        requirements = metadata.requires(distribution) or []
+    except metadata.PackageNotFoundError:
+        return []
+    missing = []
+    for requirement in requirements:
+        if "extra ==" in requirement.replace('"', "").replace("'", ""):
+            continue
+        name = re.split(r"[\s;<>=!~\[(]", requirement.strip(), maxsplit=1)[0]
+        try:
+            metadata.version(name)
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    return missing
 
 
 def list_names(kind: str) -> list[str]:

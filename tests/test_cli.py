@@ -100,13 +100,22 @@ def test_user_masker_registered_in_a_module_is_usable_by_name(tmp_path: Path) ->
     assert "name: first_tokens" in (out / "config.yaml").read_text()
 
 
-def test_plugins_list_shows_core_components() -> None:
-    result = run("plugins", "list")
-    assert result.returncode == 0, result.stderr
-    rows = [line.split() for line in result.stdout.splitlines()]
-    assert rows[0] == ["KIND", "NAME", "DISTRIBUTION", "VERSION", "STATUS"]
-    assert ["masker", "random", "maskssl", "0.1.0", "ok"] in rows
-    assert ["regularizer", "uniformity", "maskssl", "0.1.0", "ok"] in rows
+def test_plugins_list_shows_core_components_and_check_imports_them() -> None:
+    listed = run("plugins", "list", "-X")
+    assert listed.returncode == 2  # unknown option
+    for option, status in (([], "installed"), (["--check"], "ok")):
+        result = run("plugins", "list", *option)
+        assert result.returncode == 0, result.stderr
+        rows = [line.split() for line in result.stdout.splitlines()]
+        assert rows[0] == ["KIND", "NAME", "DISTRIBUTION", "VERSION", "STATUS"]
+        assert ["masker", "random", "maskssl", "0.1.0", status] in rows
+        assert ["regularizer", "uniformity", "maskssl", "0.1.0", status] in rows
+
+
+def test_help_and_plugins_list_do_not_import_torch() -> None:
+    code = "import sys; from maskssl.cli import main; main(['plugins', 'list']); print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.splitlines()[-1] == "False", result.stderr
 
 
 def test_torchrun_two_processes_train_with_gloo(tmp_path: Path) -> None:

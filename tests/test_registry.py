@@ -297,3 +297,20 @@ def test_two_distributions_registering_one_name_warn_and_the_first_wins(tmp_path
         sys.path.remove(str(tmp_path))
         importlib.invalidate_caches()
     assert chosen.distribution == "maskssl"
+
+
+def test_missing_requirements_come_from_metadata(tmp_path: Path) -> None:
+    info = tmp_path / "needy_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: needy-plugin\nVersion: 0.1\nRequires-Dist: torch>=2\n"
+        "Requires-Dist: no-such-package-xyz (>=1.0)\nRequires-Dist: other-missing-xyz; extra == 'h5'\n"
+    )
+    sys.path.append(str(tmp_path))
+    importlib.invalidate_caches()
+    try:
+        assert registry.missing_requirements("needy-plugin") == ["no-such-package-xyz"]
+    finally:
+        sys.path.remove(str(tmp_path))
+        importlib.invalidate_caches()
+    assert registry.missing_requirements("maskssl") == []

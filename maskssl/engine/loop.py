@@ -42,12 +42,8 @@ from maskssl.engine.run_dir import check_run_dir, results_path, start_run_dir
 from maskssl.engine.schedule import lr_at
 from maskssl.engine.stop import StopFlag
 from maskssl.engine.task import PretrainTask, Task
-from maskssl.errors import CheckpointError, ConfigError, MaskSSLError, NonFiniteLossError
+from maskssl.errors import CheckpointError, ConfigError, NonFiniteLossError, TrainingInterrupted
 from maskssl.files import write_text_atomic
-
-
-class TrainingInterrupted(MaskSSLError):
-    """SIGINT or SIGTERM arrived; a checkpoint of the last finished step was written."""
 
 
 @dataclass
