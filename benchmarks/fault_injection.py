@@ -77,6 +77,26 @@ def last_step(run_dir: Path) -> int:
         return 0
 
 
+def parse(line: str) -> dict | None:
+    """A metrics record, or None for a line a killed run left half written."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return None
+
+
+def forget_after_checkpoint(run_dir: Path) -> int:
+    """Drop log lines past the newest checkpoint (as the resumed run will) so progress is the new run's;
+    returns that checkpoint's step (0 without one)."""
+    newest = list_checkpoints(run_dir)
+    step = int(newest[-1].stem.split("_")[1]) if newest else 0
+    path = run_dir / "metrics.jsonl"
+    if path.exists():
+        kept = [line for line in path.read_text().splitlines() if (record := parse(line)) and record["step"] <= step]
+        path.write_text("".join(line + "\n" for line in kept))
+    return step
+
+
 def final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
     return load_checkpoint(list_checkpoints(run_dir)[-1])["model"]
 
@@ -109,8 +129,9 @@ def main() -> None:
           f"{'continued with':>14}")
     for number, (target, sig) in enumerate(plan, start=1):
         resume = bool(list_checkpoints(faulty))
+        start = forget_after_checkpoint(faulty)
         process = maskssl(args.torchrun, *RUN, "--out", str(faulty), "--resume" if resume else "--overwrite")
-        while process.poll() is None and last_step(faulty) < target:
+        while process.poll() is None and last_step(faulty) < max(target, start + 1):
             time.sleep(0.02)
         if process.poll() is not None:
             sys.exit(f"attempt {number} ended on its own (exit {process.returncode}): {process.stderr.read()}")

@@ -36,6 +36,9 @@ class Tokens:
         labels: [S] class labels of the samples ``Encoded.pooled`` describes, when the dataset has them
             (the online probe and evaluation read them), else None.
         context: anything else the modality's encoder or loss needs (edge indices, ...).
+        sample_keys: [B] int64, set by the training loop: each sample's identity in the global batch of
+            this step (``maskssl.keyed_random``). Maskers that draw from it give the same masks on 1 or
+            N processes; None outside training.
     """
 
     inputs: Any
@@ -44,6 +47,7 @@ class Tokens:
     grid: tuple[int, ...] | None = None
     labels: Tensor | None = None
     context: dict[str, Any] = field(default_factory=dict)
+    sample_keys: Tensor | None = None
 
     @property
     def batch_size(self) -> int:

@@ -169,3 +169,23 @@ def test_sigterm_to_one_torchrun_rank_stops_both_at_one_step_and_resumes_exactly
         return [(r["step"], r["loss"]) for r in map(json.loads, lines)]
 
     assert losses(tmp_path / "cut") == losses(tmp_path / "full") and len(losses(tmp_path / "full")) == 12
+
+
+def test_one_process_with_batch_2b_logs_the_losses_of_two_processes_with_b(tmp_path: Path) -> None:
+    """Masks are drawn per sample from (seed, step, global position), not per process."""
+    common = ["--import", TOY, "--modality", "toy", "--no-progress", "regularizers.uniformity.weight=0.1",
+              "train.epochs=2", "train.log_every=1"]
+    one = run("train", *common, "--out", str(tmp_path / "one"), "train.batch_size=16")
+    assert one.returncode == 0, one.stderr
+    two = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "maskssl",
+         "train", *common, "--out", str(tmp_path / "two"), "train.batch_size=8"],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )
+    assert two.returncode == 0, two.stderr[-3000:]
+
+    def losses(run_dir: Path) -> list[float]:
+        return [r["loss"] for r in map(json.loads, (run_dir / "metrics.jsonl").read_text().splitlines())]
+
+    assert len(losses(tmp_path / "one")) == 8
+    assert losses(tmp_path / "one") == pytest.approx(losses(tmp_path / "two"), rel=1e-5)

@@ -161,3 +161,23 @@ def test_registered_masker_invariants(name: str, ratio: float) -> None:
         assert torch.equal(mask, masker(tokens, seeded(11))), f"{name} is not reproducible from a seeded generator"
         views = sample_views(masker, tokens, 2, seeded(3))
         assert views.shape == (2, batch, length) and (views.sum(dim=2) == expected).all()
+
+
+def test_keyed_masks_depend_on_the_sample_key_alone_and_views_differ() -> None:
+    from maskssl.keyed_random import batch_keys, keyed_uniform
+
+    cpu = torch.device("cpu")
+    whole = batch_keys(seed=3, step=7, micro=0, rank=0, world_size=1, batch_size=8, device=cpu)
+    halves = [batch_keys(seed=3, step=7, micro=0, rank=r, world_size=2, batch_size=4, device=cpu) for r in (0, 1)]
+    assert torch.equal(whole[0::2], halves[0]) and torch.equal(whole[1::2], halves[1])
+    assert len(set(whole.tolist())) == 8
+    assert not torch.equal(whole, batch_keys(3, 8, 0, 0, 1, 8, cpu))  # another step, other keys
+    noise = keyed_uniform(whole, 1000)
+    assert noise.shape == (8, 1000) and 0 <= noise.min() and noise.max() < 1 and abs(noise.mean() - 0.5) < 0.02
+    tokens = make_tokens(8, 16)
+    tokens.sample_keys = whole
+    masks = sample_views(RandomMasker(0.75), tokens, 2, None)  # [2, 8, 16]
+    assert (masks.sum(dim=2) == 12).all() and not torch.equal(masks[0], masks[1])
+    tokens_half = make_tokens(4, 16)
+    tokens_half.sample_keys = halves[1]
+    assert torch.equal(sample_views(RandomMasker(0.75), tokens_half, 2, None), masks[:, 1::2])

@@ -63,7 +63,7 @@ def test_the_distribution_declares_its_entry_points(installed: Path) -> None:
 
 
 def test_plugins_list_shows_the_template_components(installed: Path) -> None:
-    result = run(installed, "-m", "maskssl", "plugins", "list")
+    result = run(installed, "-m", "maskssl", "plugins", "list", "--check")
     assert result.returncode == 0, result.stderr[-2000:]
     rows = {tuple(line.split()[:2]): line.split()[2:] for line in result.stdout.splitlines()[1:]}
     for component in COMPONENTS:

@@ -182,3 +182,9 @@ def test_check_finite_names_the_rows_and_ignores_integer_arrays() -> None:
     with pytest.raises(DataError, match=r"x\.npz: features hold NaN or infinite values in 2 of 8 nodes \(node 1, 6\)"):
         check_finite(values, "features", "x.npz", unit="node")
     check_finite(np.arange(5), "labels", "x.npz")  # integers cannot be NaN
+
+
+def test_resume_drops_a_metrics_line_a_killed_run_left_half_written(tmp_path: Path) -> None:
+    (tmp_path / "metrics.jsonl").write_text('{"step": 1, "loss": 1.0}\n{"step": 2, "loss": 0.9}\n{"step": 3, "lo')
+    MetricsLog(tmp_path, enabled=True, resume_step=2).close()
+    assert (tmp_path / "metrics.jsonl").read_text() == '{"step": 1, "loss": 1.0}\n{"step": 2, "loss": 0.9}\n'

@@ -5,8 +5,9 @@ Several:       torchrun --nproc_per_node=2 -m maskssl train --modality image --o
 Several nodes: torchrun --nnodes=2 --node_rank=R --master_addr=HOST --nproc_per_node=8 -m maskssl train ...
 
 Every optimizer step is a pure function of (checkpoint, step): the data order comes from
-(seed, epoch), masks, dropout, augmentation and mixup from (seed, step, rank). That is what makes
-``--resume`` exact. What is trained is a ``Task`` (``maskssl.engine.task``): it supplies the model, the
+(seed, epoch), the built-in random masks from (seed, step, position in the global batch) so that they
+do not depend on the number of processes (``maskssl.keyed_random``), other maskers, dropout,
+augmentation and mixup from (seed, step, rank). That is what makes ``--resume`` exact. What is trained is a ``Task`` (``maskssl.engine.task``): it supplies the model, the
 loss of one micro-batch and an evaluation, run every ``task.eval_every`` epochs and after the last step.
 """
 
@@ -44,6 +45,7 @@ from maskssl.engine.stop import StopFlag
 from maskssl.engine.task import PretrainTask, Task
 from maskssl.errors import CheckpointError, ConfigError, NonFiniteLossError, TrainingInterrupted
 from maskssl.files import write_text_atomic
+from maskssl.keyed_random import batch_keys
 
 
 @dataclass
@@ -282,14 +284,16 @@ class _Trainer:
             print(f"eval step {step} epoch {epoch} {parts}", file=sys.stderr, flush=True)
 
     def _accumulate(
-        self, forward: torch.nn.Module, batches: Any, generator: torch.Generator
+        self, step: int, forward: torch.nn.Module, batches: Any, generator: torch.Generator
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Forward and backward over accum_steps micro-batches; returns the mean loss and terms (detached)."""
-        accum = self.train_cfg.accum_steps
+        cfg = self.train_cfg
+        accum = cfg.accum_steps
         step_loss = torch.zeros((), device=self.device)
         terms: dict[str, torch.Tensor] = {}
         for micro in range(accum):
-            prepared = self.task.prepare(next(batches), self.device, generator)
+            keys = batch_keys(cfg.seed, step, micro, self.dist.rank, self.dist.world_size, cfg.batch_size, self.device)
+            prepared = self.task.prepare(next(batches), self.device, generator, keys)
             sync = self.ddp is None or micro == accum - 1
             with contextlib.nullcontext() if sync else self.ddp.no_sync():  # type: ignore[union-attr]
                 with autocast(self.device, self.amp_dtype):
@@ -313,7 +317,7 @@ class _Trainer:
         generator.manual_seed(seed)
         random.seed(seed)  # timm's mixup and augmentations draw from numpy and random
         np.random.seed(seed % 2**32)
-        step_loss, terms = self._accumulate(forward, batches, generator)
+        step_loss, terms = self._accumulate(step, forward, batches, generator)
         if self._guard(step, step_loss, stop):
             if cfg.clip_grad is not None:
                 self.scaler.unscale_(self.optimizer)

@@ -50,10 +50,19 @@ class MetricsLog:
     def _truncate_after(self, step: int) -> None:
         if not self.path.exists():
             return
-        kept = [line for line in self.path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+        lines = self.path.read_text().splitlines()
+        kept = [line for line in lines if (record := _parse(line)) is not None and record["step"] <= step]
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text("".join(line + "\n" for line in kept))
         os.replace(tmp, self.path)
+
+
+def _parse(line: str) -> dict[str, Any] | None:
+    """A record, or None for a line that a killed process left half written."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError:
+        return None
 
 
 def _finite_or_none(record: dict[str, Any]) -> dict[str, Any]:

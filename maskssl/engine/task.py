@@ -13,14 +13,14 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from maskssl.build import build_modality, build_model
 from maskssl.config import RunConfig, TrainConfig
 from maskssl.engine.optim import param_groups
 from maskssl.errors import ConfigError
-from maskssl.interfaces import Modality
+from maskssl.interfaces import Modality, Tokens
 from maskssl.model import StepOutput
 from maskssl.weights import PretrainedSource, load_encoder_weights
 
@@ -69,8 +69,12 @@ class Task(ABC):
         """Optimizer groups; a group's ``lr_scale`` multiplies the scheduled lr (layer-wise decay)."""
         return param_groups(model, self.train_config.weight_decay)
 
-    def prepare(self, batch: Any, device: torch.device, generator: torch.Generator) -> Any:
-        """A collated batch -> what ``forward`` takes, on ``device`` (outside autocast)."""
+    def prepare(self, batch: Any, device: torch.device, generator: torch.Generator, sample_keys: Tensor) -> Any:
+        """A collated batch -> what ``forward`` takes, on ``device`` (outside autocast).
+
+        ``sample_keys`` [batch size] identify the micro-batch's samples across processes
+        (``maskssl.keyed_random``).
+        """
         return self.modality.tokenize(batch, device)
 
     @abstractmethod
@@ -125,6 +129,13 @@ class PretrainTask(Task):
             if int(os.environ.get("RANK", "0")) == 0:
                 print(f"train.init_from {init_from} (step {source.step}): {report}", file=sys.stderr, flush=True)
         return model
+
+    def prepare(self, batch: Any, device: torch.device, generator: torch.Generator, sample_keys: Tensor) -> Tokens:
+        """Tokens carrying the samples' keys (when each sample is one row of the tokens: not for one big graph)."""
+        tokens = self.modality.tokenize(batch, device)
+        if tokens.batch_size == len(sample_keys):
+            tokens.sample_keys = sample_keys
+        return tokens
 
     def forward(self, model: nn.Module, prepared: Any, generator: torch.Generator) -> StepOutput:
         return model(prepared, generator)

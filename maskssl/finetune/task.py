@@ -98,7 +98,9 @@ class FinetuneTask(Task):
             model.encoder, model.head, self.config.train.weight_decay, self.section.layer_decay
         )
 
-    def prepare(self, batch: Any, device: torch.device, generator: torch.Generator) -> tuple[Tokens, torch.Tensor]:
+    def prepare(
+        self, batch: Any, device: torch.device, generator: torch.Generator, sample_keys: torch.Tensor
+    ) -> tuple[Tokens, torch.Tensor]:
         """(tokens with mixed inputs, targets [S] or soft targets [S, C])."""
         tokens = self.modality.tokenize(batch, device)
         if tokens.labels is None:
