@@ -7,13 +7,12 @@
 A reference run trains uninterrupted. The same config is then started and stopped --kills times per
 signal, each time once it has logged a random target step (the targets spread over the whole run) plus
 a random 0-0.3 s, so stops land in the middle of steps, data loading and checkpoint writes alike. The
-signal goes to the run's whole process group (the launcher and, under torchrun, every rank at once,
-as a scheduler or a crashing node would): SIGKILL ends everything on the spot; SIGTERM must end in a
-checkpoint written by all ranks together within --grace seconds (torchrun's own grace period is 30 s),
-which fails loudly if the ranks disagree on when to stop. After each stop the run is continued with
-`--resume` (or started afresh with `--overwrite` when no checkpoint had been written yet), and the last
-attempt runs to the end. Passes when the final weights and every logged loss equal the reference run's
-exactly.
+signal goes to the launcher and, under torchrun, to every rank at once, as a scheduler or a crashing
+node would: SIGKILL ends everything on the spot; after SIGTERM the run must end within --grace seconds
+(torchrun's own grace period is 30 s), which it cannot if the ranks disagree on when to stop. After
+each stop the run is continued with `--resume` (or started afresh with `--overwrite` when no checkpoint
+had been written yet), and the last attempt runs to the end. Passes when no run hung and the final
+weights and every logged loss equal the reference run's exactly.
 """
 
 from __future__ import annotations
@@ -43,23 +42,51 @@ TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--np
 
 
 def maskssl(torchrun: bool, *args: str) -> subprocess.Popen:
-    """``maskssl train args`` (under torchrun with 2 processes if asked) in a process group of its own."""
+    """``maskssl train args``, under torchrun with 2 processes if asked."""
     launcher = [*TORCHRUN, "-m", "maskssl"] if torchrun else [sys.executable, "-m", "maskssl"]
     return subprocess.Popen(
         [*launcher, "train", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
     )
 
 
+def family(pid: int) -> list[int]:
+    """``pid`` and every process below it (torchrun starts its workers in sessions of their own, so a
+    process-group signal would miss them), read from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        queue += children.get(current, [])
+    return found
+
+
+def signal_all(pids: list[int], sig: signal.Signals) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
 def stop(process: subprocess.Popen, sig: signal.Signals, grace: float) -> str:
-    """Send ``sig`` to the run's process group; how it ended ("exit N") or "HUNG" after ``grace`` seconds."""
-    os.killpg(process.pid, sig)
+    """Send ``sig`` to the run's launcher and every worker at once (as a scheduler or a crashing node
+    would); how the launcher ended ("exit N") or "HUNG" after ``grace`` seconds."""
+    pids = family(process.pid)
+    signal_all(pids, sig)
     try:
-        return f"exit {process.wait(timeout=grace)}"
+        ended = f"exit {process.wait(timeout=grace)}"
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        return "HUNG"
+        ended = "HUNG"
+    signal_all(pids, signal.SIGKILL)  # nothing of this attempt may live on beside the next one
+    process.wait()
+    return ended
 
 
 def losses(run_dir: Path) -> dict[int, float]:

@@ -13,7 +13,9 @@ maskssl's own config resolution, then handed to both implementations):
     images            [B, 3, 32, 32] fp32 random normal (synthetic; no dataset), CPU
     patch size        2 -> 16 x 16 = 256 tokens of 2*2*3 = 12 values
     encoder           ViT-Tiny: embed_dim 192, depth 12, num_heads 3, mlp_ratio 4.0, qkv_bias, [CLS] token,
-                      fixed 2-D sin-cos positions, LayerNorm eps 1e-6 (maskssl's; mae's own model
+                      fixed 2-D sin-cos positions (same values, but maskssl's timm-built table orders the
+                      channels [sin h, sin w, cos h, cos w], mae's [sin w, cos w, sin h, cos h]: a fixed
+                      channel permutation, no effect on cost; the check below copies mae's), LayerNorm eps 1e-6 (maskssl's; mae's own model
                       factories use partial(nn.LayerNorm, eps=1e-6) too, so it is passed to mae)
     decoder           embed_dim 192, depth 4, num_heads 3, mlp_ratio 4.0 (mae has one mlp_ratio for both)
     mask              random (per-sample argsort of uniform noise), ratio 0.75 -> 64 visible tokens
@@ -34,6 +36,14 @@ maskssl's tokenize (patchify of the targets) is inside the step because mae patc
 loss. The training loop's bookkeeping (lr schedule, seeding, finite check, logging) is outside both.
 After ``--warmup`` steps of each, the two are run interleaved step by step (A, B, A, B, ...) in this
 one process, so drift in the machine's load hits both alike; the table shows the median.
+
+``--profile`` runs torch.profiler (CPU activities) over ``--profile-steps`` steps of each (one profiler
+session per step, alternating which implementation goes first), prints each one's top ``--rows`` ops by
+self CPU time, the forward / backward / optimizer / zero_grad phases, the ops whose self time differs
+most (with a noise-floor line: the shared timm kernels), and then (also ``--parts`` alone) the pieces
+where the two code bases differ, timed alone and interleaved: masking + visible-token gather, the
+encoder and the decoder with their transformer blocks removed, patchify + loss, and one encoder /
+decoder block as a control (identical timm code: their difference is the measurement noise).
 
 Before timing, an equivalence check copies mae's weights (and its position embeddings) into the
 maskssl model, draws the same noise for the mask, and compares the losses and a gradient: the two
@@ -226,6 +236,7 @@ def make_steps(modality, ours, theirs, mask_ratio, batch_size, lr, betas, weight
             theirs_opt.zero_grad(set_to_none=True)
         return loss.detach()
 
+    make_steps.optimizers = {"mae": theirs_opt, "maskssl": ours_opt}  # type: ignore[attr-defined]
     return {"mae": step_mae, "maskssl": step_maskssl}
 
 
@@ -245,8 +256,9 @@ def profile(steps: dict[str, Callable], num_steps: int, rows: int) -> None:
 
     # name -> op -> [self CPU us, CPU total us, calls], summed over the profiled steps
     stats: dict[str, dict[str, list[float]]] = {name: {} for name in steps}
-    for _ in range(num_steps):
-        for name, step in steps.items():
+    for round_ in range(num_steps):
+        order = list(steps.items())
+        for name, step in order if round_ % 2 == 0 else order[::-1]:  # mae first, then maskssl first, ...
             with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
                 step()
             for e in prof.key_averages():
@@ -294,6 +306,10 @@ def profile(steps: dict[str, Callable], num_steps: int, rows: int) -> None:
         print(f"{k[:52]:<52} {a:>8.2f} {b:>10.2f} {b - a:>+8.2f} {calls(a_name, k):>9.0f} {calls(b_name, k):>13.0f}")
     total_a, total_b = sum(ms(a_name, k) for k in keys), sum(ms(b_name, k) for k in keys)
     print(f"{'self CPU total (all ops)':<52} {total_a:>8.1f} {total_b:>10.1f} {total_b - total_a:>+8.1f}")
+    shared = [k for k in keys if k.startswith(("aten::mm", "aten::addmm", "aten::_scaled_dot_product", "aten::gelu"))]
+    sa, sb = sum(ms(a_name, k) for k in shared), sum(ms(b_name, k) for k in shared)
+    print(f"noise floor: mm/addmm/SDPA/GELU run the same timm code at the same shapes in both and take "
+          f"{sa:.0f} vs {sb:.0f} ms ({100 * (sb - sa) / sa:+.1f}%); differences of that size are load, not code")
     for x, y in ((b_name, a_name), (a_name, b_name)):
         only = sorted(k for k in set(stats[x]) - set(stats[y]) if is_op(k))
         print(f"ops only {x} runs: {', '.join(only) or '-'}")
@@ -448,6 +464,11 @@ def main() -> None:
     n_ours = sum(p.numel() for p in ours.parameters() if p.requires_grad)
     n_theirs = sum(p.numel() for p in theirs.parameters() if p.requires_grad)
     print(f"trainable parameters: mae {n_theirs:,}  maskssl {n_ours:,}")
+    attn = {name: {blk.attn.fused_attn for blk in blocks} for name, blocks in
+            (("mae", [*theirs.blocks, *theirs.decoder_blocks]),
+             ("maskssl", [*ours.encoder.blocks, *ours.decoders[0].blocks]))}
+    print(f"attention: timm Attention.fused_attn (F.scaled_dot_product_attention) mae {attn['mae']} "
+          f"maskssl {attn['maskssl']}")
     if not args.no_check:
         print(equivalence_check(modality, ours, theirs, mask_ratio, min(args.batch_size, 32)))
 
@@ -455,6 +476,10 @@ def main() -> None:
     lr = train.blr * args.batch_size / 256
     steps = make_steps(modality, ours, theirs, mask_ratio, args.batch_size, lr, tuple(train.betas),
                        train.weight_decay, labelled=args.profile)
+    for name, opt in make_steps.optimizers.items():  # type: ignore[attr-defined]
+        d = opt.defaults
+        print(f"optimizer {name}: {type(opt).__name__} betas {d['betas']} foreach {d['foreach']} fused {d['fused']} "
+              f"groups (tensors, weight_decay) {[(len(g['params']), g['weight_decay']) for g in opt.param_groups]}")
     for _ in range(args.warmup):
         for step in steps.values():
             step()
