@@ -10,6 +10,7 @@
     maskssl sweep --modality image --ratios 0.25,0.5,0.75,0.9 --out runs/sweep
     maskssl export runs/x --out encoder.safetensors         # encoder weights (safetensors) + JSON metadata
     maskssl export runs/x --format timm --out vit.safetensors   # a timm VisionTransformer state dict + JSON
+    maskssl data check --modality image data.dataset=imagefolder data.root=photos   # unreadable samples
     maskssl plugins list
 
 Usage errors print one line and exit 2. torch and the plugins are imported only by the commands that
@@ -97,6 +98,16 @@ def _parser() -> argparse.ArgumentParser:
                         help="maskssl (default; load with maskssl.export.load_encoder) or timm (ViT image "
                              "encoders: a timm VisionTransformer state dict, kwargs in the JSON)")
     _add_import_option(export)
+
+    data = commands.add_parser("data", help="inspect a run's datasets")
+    data_commands = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    check = data_commands.add_parser("check", help="read every sample of the train and test splits once and "
+                                                   "list the ones that fail (exit 1 if any)")
+    check.add_argument("--modality", help="modality plugin (default: image)")
+    check.add_argument("--config", type=Path, help="YAML recipe (see configs/)")
+    check.add_argument("--workers", type=int, default=0, help="loader processes reading the samples (default 0)")
+    _add_import_option(check)
+    check.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. data.root=...")
 
     plugins = commands.add_parser("plugins", help="inspect installed plugins")
     plugin_commands = plugins.add_subparsers(dest="plugins_command", required=True, parser_class=_Parser)
@@ -312,6 +323,25 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _data_check(args: argparse.Namespace) -> int:
+    from maskssl.build import build_modality, load_config
+    from maskssl.data_scan import format_scan, scan
+
+    for spec in args.imports:
+        import_user_module(spec)
+    if args.workers < 0:
+        raise MaskSSLError("--workers cannot be negative")
+    modality = build_modality(load_config(args.modality, args.config, args.overrides))
+    bad = 0
+    for split in ("train", "test"):
+        result = scan(modality.build_dataset(split), split, args.workers)
+        print(format_scan(result), flush=True)
+        bad += len(result.failures)
+    if bad:
+        print(f"{bad} samples cannot be read: replace or remove their files", file=sys.stderr)
+    return EXIT_FAILED if bad else 0
+
+
 def _plugins_list(check: bool) -> int:
     rows = [("KIND", "NAME", "DISTRIBUTION", "VERSION", "STATUS")]
     for kind in registry.GROUPS:
@@ -353,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
         commands = {"train": _train, "finetune": _finetune, "eval": _eval, "sweep": _sweep, "export": _export}
         if args.command in commands:
             return commands[args.command](args)
+        if args.command == "data":
+            return _data_check(args)
         return _plugins_list(args.check)
     except TrainingInterrupted as exc:
         print(f"maskssl: {exc}", file=sys.stderr)

@@ -1,0 +1,59 @@
+"""``maskssl data check``: read every sample of a run's datasets once and list the ones that fail.
+
+A file that cannot be read (a truncated JPEG, a zero-byte file, a cloud with NaN coordinates) would
+otherwise stop a run mid-epoch; scanning first names all of them at once, with their paths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch.utils.data import DataLoader, Dataset
+
+
+@dataclass
+class SplitScan:
+    """What reading every sample of one split gave: how many, and (index, error) of each failure."""
+
+    split: str
+    samples: int
+    failures: list[tuple[int, str]] = field(default_factory=list)
+
+
+class _Guarded(Dataset):
+    """``dataset[i]`` -> None when it loads, else the error it raised as one line."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> str | None:
+        try:
+            self.dataset[index]
+        except Exception as exc:  # every failure is a finding, whatever raised it
+            return f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return None
+
+
+def scan(dataset: Dataset, split: str, workers: int = 0) -> SplitScan:
+    """Load every sample of ``dataset`` (in ``workers`` loader processes); collect the failures."""
+    guarded = _Guarded(dataset)
+    loader = DataLoader(guarded, batch_size=None, num_workers=workers, collate_fn=_identity)
+    failures = [(index, error) for index, error in enumerate(loader) if error is not None]
+    return SplitScan(split=split, samples=len(guarded), failures=failures)
+
+
+def format_scan(result: SplitScan, shown: int = 20) -> str:
+    """``train: 1437 samples, 2 unreadable`` and one line per failure (the first ``shown``)."""
+    lines = [f"{result.split}: {result.samples} samples, {len(result.failures)} unreadable"]
+    lines += [f"  sample {index}: {error}" for index, error in result.failures[:shown]]
+    if len(result.failures) > shown:
+        lines.append(f"  ... and {len(result.failures) - shown} more")
+    return "\n".join(lines)
+
+
+def _identity(item: Any) -> Any:
+    return item
