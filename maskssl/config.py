@@ -66,6 +66,9 @@ class TrainConfig:
     compile: bool = False
     """Run the model through torch.compile (worth it on GPUs for long runs; compiling takes a while)."""
     num_workers: int = 0
+    on_unreadable: Literal["stop", "skip"] = "stop"
+    """A train sample that cannot be read: stop the run with an error naming it, or ``skip``: read every
+    sample once before training (as ``maskssl data check``) and leave the failing ones out, with a count."""
     log_every: int = 10
     ckpt_every: int = 0
     """Save a checkpoint every N optimizer steps; 0 means at the end of every epoch."""

@@ -6,10 +6,11 @@ otherwise stop a run mid-epoch; scanning first names all of them at once, with t
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 
 @dataclass
@@ -44,6 +45,21 @@ def scan(dataset: Dataset, split: str, workers: int = 0) -> SplitScan:
     loader = DataLoader(guarded, batch_size=None, num_workers=workers, collate_fn=_identity)
     failures = [(index, error) for index, error in enumerate(loader) if error is not None]
     return SplitScan(split=split, samples=len(guarded), failures=failures)
+
+
+def without_unreadable(dataset: Dataset, split: str, workers: int, report: bool) -> Dataset:
+    """``dataset`` minus the samples that fail to load (``train.on_unreadable=skip``), saying how many.
+
+    The scan is deterministic, so a resumed run leaves out the same samples and sees the same order.
+    """
+    result = scan(dataset, split, workers)
+    if not result.failures:
+        return dataset
+    if report:
+        print(f"maskssl: skipping {len(result.failures)} unreadable samples of the {split} split "
+              f"(train.on_unreadable=skip):\n{format_scan(result, shown=5)}", file=sys.stderr, flush=True)
+    failed = {index for index, _ in result.failures}
+    return Subset(dataset, [index for index in range(result.samples) if index not in failed])
 
 
 def format_scan(result: SplitScan, shown: int = 20) -> str:

@@ -30,7 +30,9 @@ maskssl's own config resolution, then handed to both implementations):
                       resolve to the same (non-fused, non-foreach) AdamW.
     precision         fp32 (no autocast), ``torch.set_num_threads(--threads)``
 
-One timed step = (maskssl: ``modality.tokenize`` -> ``model(tokens, generator)``, mae:
+One timed step = (maskssl: ``modality.tokenize`` [+ the per-sample mask keys of
+``maskssl.keyed_random.batch_keys`` when this maskssl has them, as its loop's ``PretrainTask.prepare``
+sets them] -> ``model(tokens, generator)``, mae:
 ``model(imgs, mask_ratio)``) -> loss.backward() -> optimizer.step() -> optimizer.zero_grad(set_to_none=True).
 maskssl's tokenize (patchify of the targets) is inside the step because mae patchifies inside its
 loss. The training loop's bookkeeping (lr schedule, seeding, finite check, logging) is outside both.
@@ -195,6 +197,20 @@ def equivalence_check(modality, ours, theirs, mask_ratio: float, batch_size: int
 
 
 # -- the two train steps -----------------------------------------------------------------------------
+def loop_prepare(modality, images: torch.Tensor, labels: torch.Tensor, step: int):
+    """What maskssl's training loop hands the model: ``modality.tokenize`` plus, when this maskssl has
+    ``maskssl.keyed_random``, the samples' keys (``batch_keys`` as ``loop._accumulate`` computes them,
+    seed 0, one process), so that the masker draws its noise the way a real run does."""
+    tokens = modality.tokenize((images, labels), torch.device("cpu"))
+    try:
+        from maskssl.keyed_random import batch_keys
+    except ImportError:  # older maskssl: the masker draws from the generator
+        return tokens
+    if hasattr(tokens, "sample_keys"):
+        tokens.sample_keys = batch_keys(0, step, 0, 0, 1, len(images), torch.device("cpu"))
+    return tokens
+
+
 def _phase(name: str, labelled: bool):
     return torch.profiler.record_function(name) if labelled else contextlib.nullcontext()
 
@@ -213,9 +229,11 @@ def make_steps(modality, ours, theirs, mask_ratio, batch_size, lr, betas, weight
     ours.train()
     theirs.train()
 
+    counter = iter(range(10**9))
+
     def step_maskssl() -> float:
         with _phase("step.forward", labelled):
-            tokens = modality.tokenize((images, labels), device)
+            tokens = loop_prepare(modality, images, labels, next(counter))
             loss = ours(tokens, generator).loss
         with _phase("step.backward", labelled):
             loss.backward()
@@ -352,7 +370,8 @@ def parts(modality, ours, theirs, mask_ratio, batch_size, repeats) -> None:
     enc_in = torch.randn(batch_size, 1 + n_vis, D, requires_grad=True)
     dec_in = torch.randn(batch_size, 1 + L, dec.embed.out_features, requires_grad=True)
     pred = torch.randn(batch_size, L, tokens.targets.shape[-1], requires_grad=True)
-    mask = sample_views(ours.masker, tokens, 1, generator)[0]
+    keyed = loop_prepare(modality, images, labels, 0)  # with sample keys when this maskssl has them
+    mask = sample_views(ours.masker, keyed, 1, generator)[0]
 
     def backward(t):
         t.sum().backward()
@@ -372,8 +391,9 @@ def parts(modality, ours, theirs, mask_ratio, batch_size, repeats) -> None:
 
     def ours_encoder_rest():
         with without_blocks((ours.encoder, "blocks")):
-            m = sample_views(ours.masker, tokens, 1, generator)[0]
-            backward(ours.encoder(tokens, m).latent)
+            t = loop_prepare(modality, images, labels, 0)
+            m = sample_views(ours.masker, t, 1, generator)[0]
+            backward(ours.encoder(t, m).latent)
 
     def mae_model_rest():
         with without_blocks((theirs, "blocks"), (theirs, "decoder_blocks")):
@@ -381,13 +401,13 @@ def parts(modality, ours, theirs, mask_ratio, batch_size, repeats) -> None:
 
     def ours_model_rest():
         with without_blocks((ours.encoder, "blocks"), (dec, "blocks")):
-            ours(modality.tokenize((images, labels), cpu), generator).loss.backward()
+            ours(loop_prepare(modality, images, labels, 0), generator).loss.backward()
 
     mae_mask_float = mask.float()
     pieces = {
         "mask + gather visible": (
             lambda: backward(theirs.random_masking(x_full, mask_ratio)[0]),
-            lambda: backward(gather_visible(x_full, sample_views(ours.masker, tokens, 1, generator)[0])),
+            lambda: backward(gather_visible(x_full, sample_views(ours.masker, keyed, 1, generator)[0])),
         ),
         "put back visible + mask tokens": (
             None,  # mae's lines are inside forward_decoder; see "decoder without blocks"
@@ -467,6 +487,10 @@ def main() -> None:
     attn = {name: {blk.attn.fused_attn for blk in blocks} for name, blocks in
             (("mae", [*theirs.blocks, *theirs.decoder_blocks]),
              ("maskssl", [*ours.encoder.blocks, *ours.decoders[0].blocks]))}
+    keyed = getattr(loop_prepare(modality, torch.zeros(1, *modality.image_shape), torch.zeros(1, dtype=torch.long), 0),
+                    "sample_keys", None) is not None
+    print("maskssl masking noise: " + ("per-sample keys (maskssl.keyed_random, as its training loop)" if keyed
+                                       else "torch.rand from the generator"))
     print(f"attention: timm Attention.fused_attn (F.scaled_dot_product_attention) mae {attn['mae']} "
           f"maskssl {attn['maskssl']}")
     if not args.no_check:

@@ -34,6 +34,7 @@ from tqdm import tqdm
 from maskssl import provenance
 from maskssl.config import RunConfig, TrainConfig
 from maskssl.distributed import DistInfo, agree, init_distributed
+from maskssl.data_scan import without_unreadable
 from maskssl.engine.checkpoint import check_model_matches, load_latest, save_checkpoint
 from maskssl.engine.data import EpochSampler, make_loader
 from maskssl.engine.device import autocast, autocast_dtype, select_device
@@ -132,6 +133,8 @@ class _Trainer:
         self.show = show
         train_cfg = self.train_cfg = task.train_config
         dataset = task.train_dataset()
+        if train_cfg.on_unreadable == "skip":
+            dataset = without_unreadable(dataset, "train", train_cfg.num_workers, report=dist_info.is_main)
         self.sampler = EpochSampler(len(dataset), train_cfg.seed, dist_info.rank, dist_info.world_size)
         self.loader, batches_per_epoch = make_loader(
             dataset, self.sampler, train_cfg.batch_size, task.collate, train_cfg.num_workers,

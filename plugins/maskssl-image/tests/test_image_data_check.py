@@ -32,3 +32,20 @@ def test_data_check_lists_every_unreadable_image_and_exits_1(tmp_path: Path, cap
     (tmp_path / "test" / "b" / "empty.png").unlink()
     assert main(argv) == 0
     assert "train: 4 samples, 0 unreadable" in capsys.readouterr().out
+
+
+def test_training_skips_unreadable_images_when_told_to(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    photos = tmp_path / "photos"
+    for name in ("a", "b"):
+        (photos / name).mkdir(parents=True)
+        for index in range(4):
+            pixels = (np.random.default_rng(index).random((8, 8, 3)) * 255).astype("uint8")
+            Image.fromarray(pixels).save(photos / name / f"{index}.png")
+    (photos / "a" / "empty.png").write_bytes(b"")
+    common = ["train", "--modality", "image", "--no-progress", "data.dataset=imagefolder", f"data.root={photos}",
+              "data.image_size=8", "model.patch_size=4", "encoder.depth=1", "decoder.depth=1", "train.batch_size=4",
+              "train.epochs=1"]
+    assert main([*common, "--out", str(tmp_path / "stops")]) != 0
+    assert f"cannot read image {photos / 'a' / 'empty.png'}" in capsys.readouterr().err
+    assert main([*common, "--out", str(tmp_path / "skips"), "train.on_unreadable=skip"]) == 0
+    assert "skipping 1 unreadable samples of the train split" in capsys.readouterr().err
