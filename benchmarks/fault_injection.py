@@ -157,6 +157,9 @@ def main() -> None:
     for number, (target, sig) in enumerate(plan, start=1):
         resume = bool(list_checkpoints(faulty))
         start = forget_after_checkpoint(faulty)
+        if start >= total_steps:  # an earlier attempt checkpointed the last step before its stop
+            print(f"{number:>4} {sig.name:>7} {target:>7}  (the run had already reached its last step)")
+            continue
         process = maskssl(args.torchrun, *RUN, "--out", str(faulty), "--resume" if resume else "--overwrite")
         while process.poll() is None and last_step(faulty) < max(target, start + 1):
             time.sleep(0.02)

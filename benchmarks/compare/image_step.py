@@ -15,8 +15,9 @@ maskssl's own config resolution, then handed to both implementations):
     encoder           ViT-Tiny: embed_dim 192, depth 12, num_heads 3, mlp_ratio 4.0, qkv_bias, [CLS] token,
                       fixed 2-D sin-cos positions (same values, but maskssl's timm-built table orders the
                       channels [sin h, sin w, cos h, cos w], mae's [sin w, cos w, sin h, cos h]: a fixed
-                      channel permutation, no effect on cost; the check below copies mae's), LayerNorm eps 1e-6 (maskssl's; mae's own model
-                      factories use partial(nn.LayerNorm, eps=1e-6) too, so it is passed to mae)
+                      channel permutation, no effect on cost; the check below copies mae's),
+                      LayerNorm eps 1e-6 (maskssl's; mae's own model factories use
+                      partial(nn.LayerNorm, eps=1e-6) too, so it is passed to mae)
     decoder           embed_dim 192, depth 4, num_heads 3, mlp_ratio 4.0 (mae has one mlp_ratio for both)
     mask              random (per-sample argsort of uniform noise), ratio 0.75 -> 64 visible tokens
     loss              per-patch pixel MSE averaged over the hidden patches, norm_pix_loss false
@@ -453,7 +454,8 @@ def parts(modality, ours, theirs, mask_ratio, batch_size, repeats) -> None:
 # -- main --------------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mae", default=os.environ.get("MAE_REPO"), help="facebookresearch/mae checkout (env MAE_REPO)")
+    parser.add_argument("--mae", default=os.environ.get("MAE_REPO"),
+                        help="facebookresearch/mae checkout (env MAE_REPO)")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per implementation")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per implementation first")
     parser.add_argument("--batch-size", type=int, default=128)

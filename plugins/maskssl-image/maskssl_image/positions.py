@@ -1,4 +1,9 @@
-"""Fixed 2-D sin-cos position embeddings with a zero row for [CLS] (MAE's ``get_2d_sincos_pos_embed``)."""
+"""Fixed 2-D sin-cos position embeddings with a zero row for [CLS].
+
+The values of MAE's ``get_2d_sincos_pos_embed``, built by timm, whose channel order differs: [sin h, sin w,
+cos h, cos w] here, [sin w, cos w, sin h, cos h] in MAE. Equivalent for training; weights carried between
+the two code bases need that channel permutation (``benchmarks/compare/image_step.py`` applies it).
+"""
 
 from __future__ import annotations
 
