@@ -70,7 +70,19 @@ def _raw_folder(root: str | None, name: str, files: list[str], what: str) -> Pat
     return folder
 
 
-class _OfflinePlanetoid(Planetoid):
+class _Quiet:
+    """Mixed into torch-geometric datasets: their "Processing... Done!" lines stay out of maskssl's output."""
+
+    @property
+    def log(self) -> bool:
+        return False
+
+    @log.setter
+    def log(self, value: bool) -> None:  # torch-geometric's Dataset.__init__ assigns it
+        pass
+
+
+class _OfflinePlanetoid(_Quiet, Planetoid):
     """Planetoid whose processed files go to a folder of our choosing and which never downloads."""
 
     def __init__(self, root: str, name: str, processed: str) -> None:
@@ -85,7 +97,7 @@ class _OfflinePlanetoid(Planetoid):
         raise DataError(f"the raw files of Planetoid {self.name} are missing in {self.raw_dir}")
 
 
-class _OfflineTUDataset(TUDataset):
+class _OfflineTUDataset(_Quiet, TUDataset):
     """TUDataset whose processed files go to a folder of our choosing and which never downloads."""
 
     def __init__(self, root: str, name: str, processed: str) -> None:

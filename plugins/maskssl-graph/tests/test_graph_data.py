@@ -123,3 +123,10 @@ def test_a_nan_graph_label_is_a_data_error_naming_the_dataset(tmp_path: Path) ->
     labels.write_text("0\nnan\n")
     with pytest.raises(DataError, match=r"cannot read TU dataset TOY in .*invalid literal .*nan.*; its label and index files must hold"):
         load_tu("TOY", str(tmp_path))
+
+
+def test_loading_prints_nothing(tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")  # torch-geometric is silent under pytest by itself
+    write_tu(tmp_path, "TOY", [star(5), path(4)], [0, 1], node_labels=False)
+    load_tu("TOY", str(tmp_path))
+    assert capfd.readouterr() == ("", "")
