@@ -11,6 +11,7 @@
     maskssl export runs/x --out encoder.safetensors         # encoder weights (safetensors) + JSON metadata
     maskssl export runs/x --format timm --out vit.safetensors   # a timm VisionTransformer state dict + JSON
     maskssl data check --modality image data.dataset=imagefolder data.root=photos   # unreadable samples
+    maskssl config show --config configs/image/digits_umae.yaml train.epochs=3   # the resolved config
     maskssl plugins list
 
 Usage errors print one line and exit 2. torch and the plugins are imported only by the commands that
@@ -98,6 +99,15 @@ def _parser() -> argparse.ArgumentParser:
                         help="maskssl (default; load with maskssl.export.load_encoder) or timm (ViT image "
                              "encoders: a timm VisionTransformer state dict, kwargs in the JSON)")
     _add_import_option(export)
+
+    config = commands.add_parser("config", help="inspect configs")
+    config_commands = config.add_subparsers(dest="config_command", required=True, parser_class=_Parser)
+    show = config_commands.add_parser("show", help="print the config a run would resolve to, each value with "
+                                                   "where it came from (default, recipe, file, override)")
+    show.add_argument("--modality", help="modality plugin (default: image)")
+    show.add_argument("--config", type=Path, help="YAML recipe (see configs/)")
+    _add_import_option(show)
+    show.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=5")
 
     data = commands.add_parser("data", help="inspect a run's datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
@@ -323,6 +333,15 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_show(args: argparse.Namespace) -> int:
+    from maskssl.config_show import layers, show
+
+    for spec in args.imports:
+        import_user_module(spec)
+    print(show(*layers(args.modality, args.config, args.overrides)), end="")
+    return 0
+
+
 def _data_check(args: argparse.Namespace) -> int:
     from maskssl.build import build_modality, load_config
     from maskssl.data_scan import format_scan, scan
@@ -385,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
             return commands[args.command](args)
         if args.command == "data":
             return _data_check(args)
+        if args.command == "config":
+            return _config_show(args)
         return _plugins_list(args.check)
     except TrainingInterrupted as exc:
         print(f"maskssl: {exc}", file=sys.stderr)
