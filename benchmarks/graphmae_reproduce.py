@@ -18,6 +18,7 @@ $MASKSSL_SHARED_DATA (default ../shared/data): planetoid/ for Planetoid graphs, 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -27,7 +28,7 @@ import torch
 from maskssl.build import load_config
 from maskssl.engine.device import select_device
 from maskssl.engine.loop import train
-from maskssl.eval.evaluate import EvalSettings, evaluate
+from maskssl.eval.evaluate import evaluate
 from maskssl.eval.pretrained import load_pretrained
 from summary import results_table, write_results
 
@@ -64,7 +65,8 @@ def run_one(
         start = time.perf_counter()
         train(config, run_dir, overwrite=True, progress=False)
         minutes = (time.perf_counter() - start) / 60
-    report = evaluate(load_pretrained(run_dir, device, random_init=random_init), device, EvalSettings(seed=seed))
+    pretrained = load_pretrained(run_dir, device, random_init=random_init)
+    report = evaluate(pretrained, device, dataclasses.replace(pretrained.config.eval, seed=seed))
     timing = {} if eval_only else {"train_minutes": minutes}
     return accuracies(report) | timing
 

@@ -14,6 +14,7 @@ table and writes results.json and results.md to --out.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ import torch
 from maskssl.build import load_config
 from maskssl.engine.device import select_device
 from maskssl.engine.loop import train
-from maskssl.eval.evaluate import EvalSettings, evaluate
+from maskssl.eval.evaluate import evaluate
 from maskssl.eval.pretrained import load_pretrained
 from summary import results_table, write_results
 
@@ -50,7 +51,7 @@ def run_one(dataset: str, method: str, seed: int, out: Path, device: torch.devic
         train(config, run_dir, overwrite=True, progress=False)
         minutes = (time.perf_counter() - start) / 60
     pretrained = load_pretrained(run_dir, device, random_init=METHODS[method] is None)
-    report = evaluate(pretrained, device, EvalSettings(seed=seed))
+    report = evaluate(pretrained, device, dataclasses.replace(pretrained.config.eval, seed=seed))
     return {
         "linear_probe": report["linear_probe"]["test_accuracy"],
         "knn": report["knn"]["accuracy"],

@@ -15,6 +15,7 @@ random initialisation gives the floor. MNIST is read from $MASKSSL_SHARED_DATA/i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -25,7 +26,7 @@ import torch
 from maskssl.build import load_config
 from maskssl.engine.device import select_device
 from maskssl.engine.loop import train
-from maskssl.eval.evaluate import EvalSettings, evaluate
+from maskssl.eval.evaluate import evaluate
 from maskssl.eval.pretrained import load_pretrained
 from summary import results_table, write_results
 
@@ -58,7 +59,7 @@ def run_one(
         config.regularizers["uniformity"]["weight"] = weight
         train(config, run_dir, overwrite=True, progress=False)
     pretrained = load_pretrained(run_dir, device, random_init=weight is None)
-    report = evaluate(pretrained, device, EvalSettings(seed=seed))
+    report = evaluate(pretrained, device, dataclasses.replace(pretrained.config.eval, seed=seed))
     trained = {} if weight is None else {"reconstruction": final_reconstruction(run_dir)}
     return trained | {
         "linear_probe": report["linear_probe"]["test_accuracy"],

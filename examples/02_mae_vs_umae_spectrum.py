@@ -23,7 +23,8 @@ import torch
 
 import maskssl
 from maskssl.engine.device import select_device
-from maskssl.eval.evaluate import EvalSettings, evaluate
+from maskssl.eval.evaluate import evaluate
+from maskssl.eval_config import EvalConfig, ProbeSettings
 from maskssl.eval.pretrained import load_pretrained
 from maskssl.eval.spectrum import plot_spectrum
 
@@ -58,7 +59,7 @@ def main() -> None:
     args = parser.parse_args()
     run_dirs = {name: pretrain(name, args.out, args.fast) for name in RECIPES}
     device = select_device("auto")
-    settings = EvalSettings(probe_epochs=5 if args.fast else 90)
+    settings = EvalConfig(probe=ProbeSettings(epochs=5 if args.fast else 90))
     # Both recipes build the same encoder from the same seed, so one untrained encoder is the floor of both.
     models = {"random init": load_pretrained(run_dirs["MAE"], device, random_init=True)}
     models.update({name: load_pretrained(run_dir, device) for name, run_dir in run_dirs.items()})

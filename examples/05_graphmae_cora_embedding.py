@@ -32,7 +32,8 @@ from sklearn.manifold import TSNE
 
 import maskssl
 from maskssl.engine.device import select_device
-from maskssl.eval.evaluate import EvalSettings, run_protocol
+from maskssl.eval.evaluate import run_protocol
+from maskssl.eval_config import EvalConfig
 from maskssl.eval.plotting import new_figure
 from maskssl.eval.pretrained import Pretrained, load_pretrained
 from maskssl.eval.spectrum import effective_rank, singular_values
@@ -61,7 +62,7 @@ def node_report(pretrained: Pretrained, device: torch.device) -> dict[str, Any]:
     splits = pretrained.modality.evaluation_features(pretrained.model.encoder, device, batch_size=256)
     if splits is None or "all" not in splits:
         raise RuntimeError("the graph modality should return node splits with 'all' for a node task")
-    logreg = run_protocol("logreg", splits, EvalSettings())["logreg"]
+    logreg = run_protocol("logreg", splits, EvalConfig())["logreg"]
     rank = effective_rank(singular_values(splits["all"].features))
     return {"all": splits["all"], "logreg": logreg, "effective_rank": rank}
 

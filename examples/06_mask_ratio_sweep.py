@@ -20,7 +20,7 @@ from pathlib import Path
 
 import maskssl
 from maskssl.engine.device import select_device
-from maskssl.eval.evaluate import EvalSettings
+from maskssl.eval_config import EvalConfig, ProbeSettings
 from maskssl.eval.sweep import format_sweep, plot_sweep, run_sweep
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,7 +38,7 @@ def main() -> None:
     ratios = [0.5, 0.9] if args.fast else args.ratios
     config = maskssl.load_config("image", REPO / "configs" / "image" / "digits_umae.yaml", overrides)
     device = select_device(config.train.device)
-    settings = EvalSettings(probe_epochs=5 if args.fast else 90)
+    settings = EvalConfig(probe=ProbeSettings(epochs=5 if args.fast else 90))
     rows = run_sweep(config, ratios, args.out, device, settings)  # one dict per ratio, keys: sweep.COLUMNS
     print(format_sweep(rows))
     png = args.png or args.out / "mask_ratio_sweep.png"

@@ -21,22 +21,22 @@ need them, so ``maskssl --help`` and ``maskssl plugins list`` answer at once.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from maskssl import provenance, registry
 from maskssl.config import deep_merge, from_mapping, load_yaml, parse_overrides
+from maskssl.eval_config import EvalConfig
 from maskssl.errors import MaskSSLError, NonFiniteLossError, PluginImportError, TrainingInterrupted, WriteError
 from maskssl.files import explain_os_error, write_text_atomic
 from maskssl.user_imports import import_user_module
 
-if TYPE_CHECKING:
-    from maskssl.eval.evaluate import EvalSettings
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("path", type=Path, help="run directory (newest good checkpoint) or checkpoint file")
     evaluate.add_argument("--random-init", action="store_true", help="evaluate untrained weights (baseline)")
     evaluate.add_argument("--out", type=Path, help="folder for eval.json and spectrum.png (default: the run directory)")
+    evaluate.add_argument("overrides", nargs="*", metavar="eval.key=value",
+                          help="evaluation settings over the run's eval section, e.g. eval.logreg.weight_decay=0.01")
     _add_eval_options(evaluate)
 
     sweep = commands.add_parser("sweep", help="pretrain and evaluate once per mask ratio")
@@ -128,8 +130,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_eval_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--knn-k", type=int, default=20, help="neighbours of the kNN classifier (default 20)")
-    parser.add_argument("--probe-epochs", type=int, default=90, help="linear-probe epochs (default 90, as MAE)")
+    parser.add_argument("--knn-k", type=int, help="neighbours of the kNN classifier (short for eval.knn.k=N)")
+    parser.add_argument("--probe-epochs", type=int, help="linear-probe epochs (short for eval.probe.epochs=N)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     _add_import_option(parser)
 
@@ -173,12 +175,13 @@ def _saved_config_path(args: argparse.Namespace) -> Path:
 
 
 def _check_resume_changes(saved: dict, resumed: dict) -> None:
-    """--resume may change only RESUME_OVERRIDABLE keys of the saved config."""
+    """--resume may change only RESUME_OVERRIDABLE keys of the saved config, and the eval settings."""
     before, after = _flatten(saved), _flatten(resumed)
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-    bad = [k for k in changed if k not in RESUME_OVERRIDABLE]
+    bad = [k for k in changed if k not in RESUME_OVERRIDABLE and not k.startswith("eval.")]
     if bad:
-        raise MaskSSLError(f"--resume cannot change {', '.join(bad)}; only {', '.join(RESUME_OVERRIDABLE)} may change")
+        allowed = ", ".join(RESUME_OVERRIDABLE)
+        raise MaskSSLError(f"--resume cannot change {', '.join(bad)}; only {allowed} and eval.* may change")
 
 
 def _run_dir(out: Path | None, name: str) -> Path:
@@ -260,12 +263,19 @@ def _flatten(values: dict, prefix: str = "") -> dict[str, object]:
     return flat
 
 
-def _eval_settings(args: argparse.Namespace) -> EvalSettings:
-    from maskssl.eval.evaluate import EvalSettings
+def _eval_settings(base: EvalConfig, args: argparse.Namespace, overrides: list[str]) -> EvalConfig:
+    """The run's ``eval`` section with ``eval.key=value`` overrides and the --knn-k / --probe-epochs shorthands."""
+    from maskssl.eval_config import check_eval
 
-    if args.knn_k < 1 or args.probe_epochs < 1:
-        raise MaskSSLError("--knn-k and --probe-epochs must be at least 1")
-    return EvalSettings(knn_k=args.knn_k, probe_epochs=args.probe_epochs)
+    given = (("knn.k", args.knn_k), ("probe.epochs", args.probe_epochs))
+    shorthands = [f"eval.{key}={value}" for key, value in given if value is not None]
+    values = parse_overrides([*overrides, *shorthands])
+    other = sorted(key for key in values if key != "eval")
+    if other:
+        raise MaskSSLError(f"only eval.* settings can be given here, not {', '.join(other)}")
+    settings = from_mapping(EvalConfig, deep_merge(dataclasses.asdict(base), values.get("eval", {})), "eval")
+    check_eval(settings)
+    return settings
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -281,7 +291,7 @@ def _eval(args: argparse.Namespace) -> int:
     _reimport_for(args.path)
     device = select_device(args.device)
     pretrained = load_pretrained(args.path, device, random_init=args.random_init)
-    report = evaluate(pretrained, device, _eval_settings(args))
+    report = evaluate(pretrained, device, _eval_settings(pretrained.config.eval, args, args.overrides))
     run_dir = args.path if args.path.is_dir() else args.path.parent.parent
     label = "random init" if args.random_init else f"step {pretrained.step}"
     print(format_table([("run", f"{run_dir} ({label})"), *summary_rows(report)]), flush=True)
@@ -310,7 +320,8 @@ def _sweep(args: argparse.Namespace) -> int:
         import_user_module(spec)
     config = load_config(args.modality, args.config, args.overrides)
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = run_sweep(config, args.ratios, args.out, select_device(args.device), _eval_settings(args))
+    settings = _eval_settings(config.eval, args, [])
+    rows = run_sweep(config, args.ratios, args.out, select_device(args.device), settings)
     plot_sweep(rows, args.out / "sweep.png")
     print(format_sweep(rows))
     print(f"sweep: {args.out / 'sweep.json'}, plot: {args.out / 'sweep.png'}")

@@ -30,6 +30,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 
 from maskssl.errors import ConfigError
+from maskssl.eval_config import EvalConfig, check_eval
 from maskssl.files import write_text_atomic
 from maskssl.typecheck import coerce
 
@@ -94,6 +95,8 @@ class RunConfig:
     reconstruction_weight: float = 1.0
     online_probe_classes: int | None = None
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    """Settings of ``maskssl eval``'s protocols (``maskssl.eval_config``); they do not affect training."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -203,6 +206,7 @@ def _check_sections(config: RunConfig) -> None:
     if config.reconstruction_weight < 0:
         raise ConfigError(f"reconstruction_weight={config.reconstruction_weight} cannot be negative")
     check_train(config.train)
+    check_eval(config.eval)
 
 
 def check_train(train: TrainConfig) -> None:

@@ -119,3 +119,19 @@ def test_a_checkpoint_of_another_model_inside_a_run_is_refused(toy_run: Path, tm
     (other / "config.yaml").write_text((toy_run / "config.yaml").read_text().replace("modality: toy", "modality: image"))
     line = one_line_error(run("eval", str(other), "--import", TOY))
     assert "is a 'toy' checkpoint, but its run's" in line and "is 'image': it belongs to another run" in line
+
+
+def test_eval_settings_come_from_the_run_and_eval_overrides_change_them(toy_run: Path, tmp_path: Path) -> None:
+    result = run("eval", str(toy_run), "--import", TOY, "--out", str(tmp_path), "eval.knn.k=3", "eval.probe.epochs=2",
+                 "eval.probe.weight_decay=0.001")
+    assert result.returncode == 0, result.stderr
+    settings = json.loads((tmp_path / "eval.json").read_text())["settings"]
+    assert settings["knn"]["k"] == 3 and settings["probe"] == {"epochs": 2, "batch_size": 256, "base_lr": 0.1,
+                                                               "weight_decay": 0.001}
+    assert "kNN accuracy (%), k=3, T=0.07" in result.stdout
+    import re
+
+    assert re.search(r"linear probe, settings +2 epochs, batch 256, base lr 0.1, weight decay 0.001", result.stdout)
+    assert "only eval.* settings can be given here, not train" in one_line_error(
+        run("eval", str(toy_run), "--import", TOY, "train.epochs=3"))
+    assert "eval.knn.k=0 must be at least 1" in one_line_error(run("eval", str(toy_run), "--import", TOY, "eval.knn.k=0"))

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from maskssl.errors import MaskSSLError
-from maskssl.eval.evaluate import EvalSettings, run_protocol, summary_rows
+from maskssl.eval.evaluate import run_protocol, summary_rows
+from maskssl.eval_config import EvalConfig
 from maskssl.eval.logreg import logistic_regression, logreg_over_seeds
 from maskssl.interfaces import FeatureSet
 
@@ -53,7 +54,7 @@ def test_logreg_over_seeds_reports_mean_and_std() -> None:
 
 def test_svm_protocol_cross_validates_over_all_samples() -> None:
     pytest.importorskip("sklearn")
-    report = run_protocol("svm", {"all": clusters(60)}, EvalSettings())["svm"]
+    report = run_protocol("svm", {"all": clusters(60)}, EvalConfig())["svm"]
     assert report["folds"] == 10 and len(report["fold_accuracies"]) == 10 and report["accuracy_mean"] == 100.0
     assert set(report["fold_c"]) <= set(report["c_grid"])
     rows = dict(summary_rows({"svm": report, "feature_dim": 8, "effective_rank": 1.0,
@@ -63,8 +64,8 @@ def test_svm_protocol_cross_validates_over_all_samples() -> None:
 
 def test_protocols_name_missing_splits_and_skip_unlabelled_ones() -> None:
     with pytest.raises(MaskSSLError, match="reads the split\\(s\\) val"):
-        run_protocol("logreg", {"train": clusters(9), "test": clusters(9)}, EvalSettings())
+        run_protocol("logreg", {"train": clusters(9), "test": clusters(9)}, EvalConfig())
     with pytest.raises(MaskSSLError, match="unknown evaluation protocol 'svn'"):
-        run_protocol("svn", {}, EvalSettings())
+        run_protocol("svn", {}, EvalConfig())
     unlabelled = FeatureSet(torch.randn(9, 8), None)
-    assert run_protocol("probe", {"train": unlabelled, "test": unlabelled}, EvalSettings()) == {}
+    assert run_protocol("probe", {"train": unlabelled, "test": unlabelled}, EvalConfig()) == {}

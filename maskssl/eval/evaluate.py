@@ -15,13 +15,14 @@ train and test for the effective rank, spectrum and uniformity.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import torch
 
 from maskssl import registry
 from maskssl.errors import MaskSSLError
+from maskssl.eval_config import EvalConfig
 from maskssl.eval.features import extract_features, masked_view_features
 from maskssl.eval.geometry import alignment, uniformity
 from maskssl.eval.knn import knn_accuracy
@@ -35,25 +36,11 @@ from maskssl.interfaces import Encoder, FeatureSet, Modality
 PROTOCOL_SPLITS = {"probe": ("train", "test"), "logreg": ("train", "val", "test"), "svm": ("all",)}
 
 
-@dataclass
-class EvalSettings:
-    """Knobs of ``evaluate``; the defaults follow MAE's probe (90 epochs) and DINO's kNN (k=20, T=0.07)."""
+def evaluate(pretrained: Pretrained, device: torch.device, settings: EvalConfig) -> dict[str, Any]:
+    """Every metric of one pretrained model; the singular values are returned under ``spectrum``.
 
-    knn_k: int = 20
-    knn_temperature: float = 0.07
-    probe_epochs: int = 90
-    probe_batch_size: int = 256
-    probe_base_lr: float = 0.1
-    mask_ratio: float | None = None
-    """Mask ratio of the two views for alignment; None: the run's own masker ratio."""
-    batch_size: int = 256
-    seed: int = 0
-    repeats: int = 5
-    """logreg protocol: probes trained with seeds seed, seed + 1, ...; their mean ± std is reported."""
-
-
-def evaluate(pretrained: Pretrained, device: torch.device, settings: EvalSettings) -> dict[str, Any]:
-    """Every metric of one pretrained model; the singular values are returned under ``spectrum``."""
+    ``settings``: usually the run's own ``config.eval`` with the command line's overrides.
+    """
     modality, encoder = pretrained.modality, pretrained.model.encoder
     torch.manual_seed(settings.seed)  # for modalities that sample in tokenize or the encoder (graph node samples)
     splits = modality.evaluation_features(encoder, device, settings.batch_size)
@@ -63,8 +50,8 @@ def evaluate(pretrained: Pretrained, device: torch.device, settings: EvalSetting
     score_set = splits["all"] if "all" in splits else splits["test"]
     spectrum = singular_values(fit_set.features)
     masker_section = dict(pretrained.config.masker)
-    if settings.mask_ratio is not None:
-        masker_section["ratio"] = settings.mask_ratio
+    if settings.alignment_mask_ratio is not None:
+        masker_section["ratio"] = settings.alignment_mask_ratio
     masker = registry.create("masker", masker_section)
     view_a, view_b = masked_view_features(
         modality, encoder, masker, modality.build_dataset("test"), device, settings.seed, settings.batch_size
@@ -98,7 +85,7 @@ def _dataset_splits(
     }
 
 
-def run_protocol(protocol: str, splits: dict[str, FeatureSet], settings: EvalSettings) -> dict[str, Any]:
+def run_protocol(protocol: str, splits: dict[str, FeatureSet], settings: EvalConfig) -> dict[str, Any]:
     """Report entries of one classification protocol; empty when a split it reads has no labels."""
     if protocol not in PROTOCOL_SPLITS:
         raise MaskSSLError(f"unknown evaluation protocol '{protocol}'; protocols: {', '.join(PROTOCOL_SPLITS)}")
@@ -111,23 +98,28 @@ def run_protocol(protocol: str, splits: dict[str, FeatureSet], settings: EvalSet
     if any(splits[name].labels is None for name in PROTOCOL_SPLITS[protocol]):
         return {}
     if protocol == "logreg":
-        seeds = list(range(settings.seed, settings.seed + settings.repeats))
-        return {"logreg": logreg_over_seeds(splits["train"], splits["val"], splits["test"], seeds=seeds)}
+        logreg = settings.logreg
+        seeds = list(range(settings.seed, settings.seed + logreg.seeds))
+        return {"logreg": logreg_over_seeds(
+            splits["train"], splits["val"], splits["test"], seeds=seeds, epochs=logreg.epochs, lr=logreg.lr,
+            weight_decay=logreg.weight_decay,
+        )}
     if protocol == "svm":
-        return {"svm": svm_cross_validation(splits["all"], seed=settings.seed)}
+        svm = settings.svm
+        return {"svm": svm_cross_validation(splits["all"], folds=svm.folds, c_grid=svm.c_grid, seed=settings.seed)}
     (train_x, train_y), (test_x, test_y) = splits["train"], splits["test"]
     num_classes = int(max(train_y.max(), test_y.max())) + 1
-    probe = linear_probe(
-        train_x, train_y, test_x, test_y, num_classes=num_classes, epochs=settings.probe_epochs,
-        batch_size=settings.probe_batch_size, base_lr=settings.probe_base_lr, seed=settings.seed,
+    probe, knn = settings.probe, settings.knn
+    probed = linear_probe(
+        train_x, train_y, test_x, test_y, num_classes=num_classes, epochs=probe.epochs,
+        batch_size=probe.batch_size, base_lr=probe.base_lr, weight_decay=probe.weight_decay, seed=settings.seed,
     )
-    knn = knn_accuracy(
-        train_x, train_y, test_x, test_y, k=settings.knn_k, temperature=settings.knn_temperature,
-        num_classes=num_classes,
+    accuracy = knn_accuracy(
+        train_x, train_y, test_x, test_y, k=knn.k, temperature=knn.temperature, num_classes=num_classes,
     )
     return {
-        "linear_probe": asdict(probe),
-        "knn": {"k": settings.knn_k, "temperature": settings.knn_temperature, "accuracy": knn},
+        "linear_probe": asdict(probed),
+        "knn": {"k": knn.k, "temperature": knn.temperature, "accuracy": accuracy},
     }
 
 
@@ -146,17 +138,25 @@ def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
             "logistic regression, last-epoch test accuracy (%)",
             f"{logreg['final_test_accuracy_mean']:.2f} ± {logreg['final_test_accuracy_std']:.2f} {runs}",
         ))
+        rows.append(("logistic regression, settings",
+                     f"{logreg['epochs']} epochs, lr {logreg['lr']:g}, weight decay {logreg['weight_decay']:g}"))
     if "svm" in report:
         svm = report["svm"]
         accuracy = f"{svm['accuracy_mean']:.2f} ± {svm['accuracy_std']:.2f}"
         rows.append((f"SVM accuracy (%), {svm['folds']}-fold CV", accuracy))
+        rows.append(("SVM, C chosen per fold from", ", ".join(f"{c:g}" for c in svm["c_grid"])))
     if "linear_probe" in report:
         probe = report["linear_probe"]
         rows += [
             ("linear probe, train accuracy (%)", f"{probe['train_accuracy']:.2f}"),
             ("linear probe, test accuracy (%)", f"{probe['test_accuracy']:.2f}"),
-            (f"kNN accuracy (%), k={report['knn']['k']}", f"{report['knn']['accuracy']:.2f}"),
+            (f"kNN accuracy (%), k={report['knn']['k']}, T={report['knn']['temperature']:g}",
+             f"{report['knn']['accuracy']:.2f}"),
         ]
+        probe_settings = report["settings"]["probe"]
+        rows.append(("linear probe, settings",
+                     f"{probe_settings['epochs']} epochs, batch {probe_settings['batch_size']}, base lr "
+                     f"{probe_settings['base_lr']:g}, weight decay {probe_settings['weight_decay']:g}"))
     rows += [
         (f"effective rank (of {report['feature_dim']} dims)", f"{report['effective_rank']:.2f}"),
         (f"alignment (mask ratio {report['alignment_mask_ratio']:g})", f"{report['alignment']:.4f}"),

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from maskssl.eval_config import KnnSettings
+
 
 @torch.no_grad()
 def knn_classify(
@@ -18,8 +20,8 @@ def knn_classify(
     train_y: Tensor,
     test_x: Tensor,
     *,
-    k: int = 20,
-    temperature: float = 0.07,
+    k: int = KnnSettings.k,
+    temperature: float = KnnSettings.temperature,
     num_classes: int | None = None,
     chunk_size: int = 1024,
 ) -> Tensor:
@@ -61,8 +63,8 @@ def knn_accuracy(
     test_x: Tensor,
     test_y: Tensor,
     *,
-    k: int = 20,
-    temperature: float = 0.07,
+    k: int = KnnSettings.k,
+    temperature: float = KnnSettings.temperature,
     num_classes: int | None = None,
     chunk_size: int = 1024,
 ) -> float:

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from maskssl.eval_config import LogregSettings
 from maskssl.interfaces import FeatureSet
 
 
@@ -54,9 +55,9 @@ def logistic_regression(
     test: FeatureSet,
     *,
     num_classes: int | None = None,
-    epochs: int = 300,
-    lr: float = 0.01,
-    weight_decay: float = 1e-4,
+    epochs: int = LogregSettings.epochs,
+    lr: float = LogregSettings.lr,
+    weight_decay: float = LogregSettings.weight_decay,
     seed: int = 0,
 ) -> LogRegResult:
     """Fit on ``train`` (features [N, D], labels [N]), select the epoch on ``val``, score on ``test``.
@@ -105,9 +106,9 @@ def logreg_over_seeds(
     test: FeatureSet,
     *,
     seeds: list[int],
-    epochs: int = 300,
-    lr: float = 0.01,
-    weight_decay: float = 1e-4,
+    epochs: int = LogregSettings.epochs,
+    lr: float = LogregSettings.lr,
+    weight_decay: float = LogregSettings.weight_decay,
 ) -> dict[str, Any]:
     """:func:`logistic_regression` once per seed: settings, mean ± std of each accuracy, and every run."""
     if not seeds:

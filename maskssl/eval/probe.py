@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from maskssl.engine.schedule import lr_at
+from maskssl.eval_config import ProbeSettings
 
 WARMUP_FRACTION = 0.1
 
@@ -65,10 +66,10 @@ def linear_probe(
     test_y: Tensor,
     *,
     num_classes: int | None = None,
-    epochs: int = 90,
-    batch_size: int = 256,
-    base_lr: float = 0.1,
-    weight_decay: float = 0.0,
+    epochs: int = ProbeSettings.epochs,
+    batch_size: int = ProbeSettings.batch_size,
+    base_lr: float = ProbeSettings.base_lr,
+    weight_decay: float = ProbeSettings.weight_decay,
     seed: int = 0,
 ) -> ProbeResult:
     """Train MAE's linear probe on frozen features and report its accuracies.

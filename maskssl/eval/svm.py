@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 
 from maskssl.errors import MaskSSLError
+from maskssl.eval_config import SvmSettings
 from maskssl.interfaces import FeatureSet
 
-C_GRID = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
+C_GRID = tuple(SvmSettings().c_grid)
 
 
 def svm_cross_validation(
-    data: FeatureSet, *, folds: int = 10, c_grid: Sequence[float] = C_GRID, seed: int = 0
+    data: FeatureSet, *, folds: int = SvmSettings.folds, c_grid: Sequence[float] = C_GRID, seed: int = 0
 ) -> dict[str, Any]:
     """Accuracy (percent) of an RBF SVC with C chosen per fold, over ``folds`` stratified folds of ``data``.
 

@@ -17,7 +17,8 @@ import torch
 
 from maskssl.config import RunConfig
 from maskssl.engine.loop import train
-from maskssl.eval.evaluate import EvalSettings, evaluate
+from maskssl.eval.evaluate import evaluate
+from maskssl.eval_config import EvalConfig
 from maskssl.eval.plotting import new_figure
 from maskssl.eval.pretrained import load_pretrained
 
@@ -25,7 +26,7 @@ COLUMNS = ("ratio", "loss", "linear_probe", "knn", "effective_rank", "alignment"
 
 
 def run_sweep(
-    config: RunConfig, ratios: list[float], out_dir: Path, device: torch.device, settings: EvalSettings
+    config: RunConfig, ratios: list[float], out_dir: Path, device: torch.device, settings: EvalConfig
 ) -> list[dict[str, Any]]:
     """Train ``config`` at each mask ratio into ``out_dir/ratio_R``, evaluate, write sweep.json; rows per ratio."""
     rows = []

@@ -130,3 +130,16 @@ def test_loading_prints_nothing(tmp_path: Path, capfd: pytest.CaptureFixture[str
     write_tu(tmp_path, "TOY", [star(5), path(4)], [0, 1], node_labels=False)
     load_tu("TOY", str(tmp_path))
     assert capfd.readouterr() == ("", "")
+
+
+def test_graph_recipes_carry_graphmae_evaluation_settings() -> None:
+    from maskssl.build import load_config
+
+    configs = Path(__file__).resolve().parents[3] / "configs" / "graph"
+    weight_decay = {"cora": 1e-4, "citeseer": 0.01, "pubmed": 1e-4}
+    for name, decay in weight_decay.items():
+        logreg = load_config(None, configs / f"{name}.yaml").eval.logreg
+        assert (logreg.lr, logreg.weight_decay, logreg.epochs, logreg.seeds) == (0.01, decay, 300, 20), name
+    for name in ("mutag", "proteins", "enzymes"):
+        svm = load_config(None, configs / f"{name}.yaml").eval.svm
+        assert svm.folds == 10 and svm.c_grid == [1e-3, 1e-2, 1e-1, 1.0, 10.0], name

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import torch
 from maskssl import load_config, train
-from maskssl.eval.evaluate import EvalSettings, evaluate, summary_rows
+from maskssl.eval.evaluate import evaluate, summary_rows
+from maskssl.eval_config import EvalConfig, LogregSettings
 from maskssl.eval.pretrained import load_pretrained
 
 from graph_files import path, star, write_tu
@@ -25,7 +26,7 @@ def test_node_task_learns_and_evaluates_with_graphmae_protocol(tmp_path: Path) -
     assert result.step == 100
     curve = losses(tmp_path / "run")
     assert sum(curve[-5:]) / 5 < 0.9 * sum(curve[:5]) / 5
-    settings = EvalSettings(repeats=2)
+    settings = EvalConfig(logreg=LogregSettings(seeds=2))
     device = torch.device("cpu")
     report = evaluate(load_pretrained(tmp_path / "run", device), device, settings)
     baseline = evaluate(load_pretrained(tmp_path / "run", device, random_init=True), device, settings)
@@ -46,7 +47,7 @@ def test_graph_task_with_gin_minibatches_and_svm_protocol(tmp_path: Path) -> Non
     result = train(config, tmp_path / "run", progress=False)
     assert result.step == 15  # 40 graphs / batch 8 = 5 steps per epoch
     device = torch.device("cpu")
-    report = evaluate(load_pretrained(tmp_path / "run", device), device, EvalSettings())
+    report = evaluate(load_pretrained(tmp_path / "run", device), device, EvalConfig())
     assert report["protocol"] == "svm" and report["samples"] == {"all": 40} and report["feature_dim"] == 16
     assert report["svm"]["folds"] == 10 and report["svm"]["accuracy_mean"] > 90  # stars vs paths
 

@@ -9,7 +9,8 @@ import pytest
 import torch
 from maskssl.build import load_config
 from maskssl.engine.loop import train
-from maskssl.eval.evaluate import EvalSettings, evaluate
+from maskssl.eval.evaluate import evaluate
+from maskssl.eval_config import EvalConfig, KnnSettings, ProbeSettings
 from maskssl.eval.pretrained import load_pretrained
 
 REPO = Path(__file__).resolve().parents[3]
@@ -53,6 +54,6 @@ def test_tiny_pretraining_run_learns_and_evaluates(tmp_path: Path, recipe: str, 
     assert last < 0.8 * first, f"reconstruction did not fall: {first:.4f} -> {last:.4f}"
 
     pretrained = load_pretrained(tmp_path, torch.device("cpu"))
-    report = evaluate(pretrained, torch.device("cpu"), EvalSettings(probe_epochs=3, knn_k=5))
+    report = evaluate(pretrained, torch.device("cpu"), EvalConfig(probe=ProbeSettings(epochs=3), knn=KnnSettings(k=5)))
     assert report["feature_dim"] == 64  # [CLS] and max over groups, 32 each
     assert 0.0 <= report["linear_probe"]["test_accuracy"] <= 100.0
