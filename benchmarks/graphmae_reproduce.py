@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA_FOLDER = {"cora": "planetoid", "citeseer": "planetoid", "pubmed": "planetoid", "mutag": "TUDataset", "proteins": "TUDataset"}
 """The folder of the shared data holding each recipe's dataset."""
 PUBLISHED = {"cora": "84.2 ± 0.4", "citeseer": "73.4 ± 0.4", "pubmed": "81.1 ± 0.4", "mutag": "88.19 ± 1.26", "proteins": "75.30 ± 0.39"}
-"""GraphMAE's reported accuracy (../shared/REFERENCE.md)."""
+"""GraphMAE's reported accuracy (docs/reference.md)."""
 COLUMNS = {
     "accuracy": "test accuracy (%)", "last_epoch_accuracy": "node probe: last-epoch test accuracy (%)",
     "train_minutes": "pretraining (min)",
