@@ -157,9 +157,30 @@ def parse_overrides(overrides: list[str]) -> dict[str, Any]:
     return nested
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML recipe; errors name the file and line."""
+BASE_KEY = "_base_"
+
+
+def load_yaml(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a YAML recipe; errors name the file and line.
+
+    ``_base_: other.yaml`` (a path relative to the file) inherits: the base is read first (its own
+    ``_base_`` too) and the file's keys are merged over it, mappings recursively. A cycle is an error.
+    """
     path = Path(path)
+    if path.resolve() in _chain:
+        cycle = " -> ".join(str(p) for p in (*_chain, path.resolve()))
+        raise ConfigError(f"config file '{path}': {BASE_KEY} forms a cycle ({cycle})")
+    values = _read_yaml(path)
+    base = values.pop(BASE_KEY, None)
+    if base is None:
+        return values
+    if not isinstance(base, str):
+        raise ConfigError(f"config file '{path}': {BASE_KEY} must be the path of one YAML file, got {base!r}")
+    return deep_merge(load_yaml(path.parent / base, (*_chain, path.resolve())), values)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    """One YAML file as a mapping (no inheritance)."""
     if not path.is_file():
         raise ConfigError(f"config file '{path}' does not exist; pass the path of a YAML recipe (see configs/)")
     try:
