@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +14,40 @@ from maskssl.interfaces import Modality
 from maskssl.model import MaskedAutoencoder
 
 
-def load_config(
-    modality: str | None = None, config_path: str | Path | None = None, overrides: list[str] | None = None
-) -> RunConfig:
-    """Resolve a run's config: core defaults < modality recipe < YAML file < ``key=value`` overrides.
+@dataclass
+class ConfigLayers:
+    """What a run's config is merged from, above the core defaults: the modality's recipe, the YAML file,
+    the ``key=value`` overrides (as nested dicts), and the modality they were resolved for."""
 
-    The modality comes from ``modality`` (the CLI's --modality), else the file's ``modality`` key,
-    else the core default ("image"); the two may not disagree.
-    """
+    modality: str
+    recipe: dict[str, Any]
+    file: dict[str, Any]
+    overrides: dict[str, Any]
+
+    def resolve(self) -> RunConfig:
+        return resolve(self.recipe, {**self.file, "modality": self.modality}, self.overrides)
+
+
+def config_layers(
+    modality: str | None = None, config_path: str | Path | None = None, overrides: list[str] | None = None
+) -> ConfigLayers:
+    """Read a run's config layers. The modality comes from ``modality`` (the CLI's --modality), else the
+    file's ``modality`` key, else the core default ("image"); the two may not disagree."""
     file_values = load_yaml(config_path) if config_path is not None else {}
     override_values = parse_overrides(list(overrides or []))
     from_file = file_values.get("modality")
     if modality is not None and from_file is not None and modality != from_file:
         raise ConfigError(f"--modality {modality} disagrees with modality: {from_file} in {config_path}")
     name = override_values.get("modality") or modality or from_file or RunConfig.modality
-    modality_cls = registry.get("modality", name)
-    return resolve(modality_cls.default_recipe, {**file_values, "modality": name}, override_values)
+    recipe = registry.get("modality", name).default_recipe
+    return ConfigLayers(modality=name, recipe=recipe, file=file_values, overrides=override_values)
+
+
+def load_config(
+    modality: str | None = None, config_path: str | Path | None = None, overrides: list[str] | None = None
+) -> RunConfig:
+    """Resolve a run's config: core defaults < modality recipe < YAML file < ``key=value`` overrides."""
+    return config_layers(modality, config_path, overrides).resolve()
 
 
 def build_modality(config: RunConfig) -> Modality:

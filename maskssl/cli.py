@@ -32,7 +32,7 @@ from typing import NoReturn
 
 from maskssl import provenance, registry
 from maskssl.config import deep_merge, from_mapping, load_yaml, parse_overrides
-from maskssl.eval_config import EvalConfig
+from maskssl.eval_config import EvalConfig, check_eval
 from maskssl.errors import MaskSSLError, NonFiniteLossError, PluginImportError, TrainingInterrupted, WriteError
 from maskssl.files import explain_os_error, write_text_atomic
 from maskssl.user_imports import import_user_module
@@ -87,11 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_eval_options(evaluate)
 
     sweep = commands.add_parser("sweep", help="pretrain and evaluate once per mask ratio")
-    sweep.add_argument("--modality", help="modality plugin (default: image)")
-    sweep.add_argument("--config", type=Path, help="YAML recipe (see configs/)")
+    _add_recipe_options(sweep)
     sweep.add_argument("--out", type=Path, required=True, help="folder for one run per ratio and the sweep files")
     sweep.add_argument("--ratios", type=_ratios, default=[0.25, 0.5, 0.75, 0.9], help="comma-separated mask ratios")
-    sweep.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=5")
     _add_eval_options(sweep)
 
     export = commands.add_parser("export", help="save a run's encoder as safetensors + JSON metadata")
@@ -106,20 +104,16 @@ def _parser() -> argparse.ArgumentParser:
     config_commands = config.add_subparsers(dest="config_command", required=True, parser_class=_Parser)
     show = config_commands.add_parser("show", help="print the config a run would resolve to, each value with "
                                                    "where it came from (default, recipe, file, override)")
-    show.add_argument("--modality", help="modality plugin (default: image)")
-    show.add_argument("--config", type=Path, help="YAML recipe (see configs/)")
+    _add_recipe_options(show)
     _add_import_option(show)
-    show.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=5")
 
     data = commands.add_parser("data", help="inspect a run's datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
     check = data_commands.add_parser("check", help="read every sample of the train and test splits once and "
                                                    "list the ones that fail (exit 1 if any)")
-    check.add_argument("--modality", help="modality plugin (default: image)")
-    check.add_argument("--config", type=Path, help="YAML recipe (see configs/)")
+    _add_recipe_options(check)
     check.add_argument("--workers", type=int, default=0, help="loader processes reading the samples (default 0)")
     _add_import_option(check)
-    check.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. data.root=...")
 
     plugins = commands.add_parser("plugins", help="inspect installed plugins")
     plugin_commands = plugins.add_subparsers(dest="plugins_command", required=True, parser_class=_Parser)
@@ -127,6 +121,13 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--check", action="store_true",
                          help="import every component to check it works (slower: imports torch and the plugins)")
     return parser
+
+
+def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
+    """--modality, --config and key=value overrides: what ``load_config`` resolves a run's config from."""
+    parser.add_argument("--modality", help="modality plugin (default: image)")
+    parser.add_argument("--config", type=Path, help="YAML recipe (see configs/)")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=5")
 
 
 def _add_eval_options(parser: argparse.ArgumentParser) -> None:
@@ -265,8 +266,6 @@ def _flatten(values: dict, prefix: str = "") -> dict[str, object]:
 
 def _eval_settings(base: EvalConfig, args: argparse.Namespace, overrides: list[str]) -> EvalConfig:
     """The run's ``eval`` section with ``eval.key=value`` overrides and the --knn-k / --probe-epochs shorthands."""
-    from maskssl.eval_config import check_eval
-
     given = (("knn.k", args.knn_k), ("probe.epochs", args.probe_epochs))
     shorthands = [f"eval.{key}={value}" for key, value in given if value is not None]
     values = parse_overrides([*overrides, *shorthands])

@@ -11,32 +11,23 @@ from typing import Any
 
 import yaml
 
-from maskssl import registry
-from maskssl.config import RunConfig, load_yaml, parse_overrides, resolve
-from maskssl.errors import ConfigError
+from maskssl.build import config_layers
+from maskssl.config import RunConfig
 
 
 def layers(
     modality: str | None, config_path: Path | None, overrides: list[str]
 ) -> tuple[RunConfig, list[tuple[str, dict[str, Any]]]]:
-    """The resolved config and its layers as (origin label, values), lowest first (as ``load_config``)."""
-    file_values = load_yaml(config_path) if config_path is not None else {}
-    override_values = parse_overrides(overrides)
-    from_file = file_values.get("modality")
-    if modality is not None and from_file is not None and modality != from_file:
-        raise ConfigError(f"--modality {modality} disagrees with modality: {from_file} in {config_path}")
-    name = override_values.get("modality") or modality or from_file or RunConfig.modality
-    recipe = registry.get("modality", name).default_recipe
-    config = resolve(recipe, {**file_values, "modality": name}, override_values)
-    chosen = {"modality": name} if modality is not None else {}
+    """The resolved config and its layers as (origin label, values), lowest first."""
+    found = config_layers(modality, config_path, overrides)
     stack = [
         ("default", RunConfig().to_dict()),
-        (f"{name} recipe", recipe),
-        (f"file {config_path}", file_values),
-        ("--modality", chosen),
-        ("override", override_values),
+        (f"{found.modality} recipe", found.recipe),
+        (f"file {config_path}", found.file),
+        ("--modality", {"modality": found.modality} if modality is not None else {}),
+        ("override", found.overrides),
     ]
-    return config, [(label, values) for label, values in stack if values]
+    return found.resolve(), [(label, values) for label, values in stack if values]
 
 
 def show(config: RunConfig, stack: list[tuple[str, dict[str, Any]]]) -> str:

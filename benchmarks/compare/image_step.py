@@ -232,28 +232,24 @@ def make_steps(modality, ours, theirs, mask_ratio, batch_size, lr, betas, weight
 
     counter = iter(range(10**9))
 
-    def step_maskssl() -> float:
+    def optimizer_step(forward: Callable[[], torch.Tensor], optimizer: torch.optim.Optimizer) -> torch.Tensor:
+        """One full train step, each phase labelled for the profiler: forward, backward, update, zero_grad."""
         with _phase("step.forward", labelled):
-            tokens = loop_prepare(modality, images, labels, next(counter))
-            loss = ours(tokens, generator).loss
+            loss = forward()
         with _phase("step.backward", labelled):
             loss.backward()
         with _phase("step.optimizer", labelled):
-            ours_opt.step()
+            optimizer.step()
         with _phase("step.zero_grad", labelled):
-            ours_opt.zero_grad(set_to_none=True)
+            optimizer.zero_grad(set_to_none=True)
         return loss.detach()
 
-    def step_mae() -> float:
-        with _phase("step.forward", labelled):
-            loss, _, _ = theirs(images, mask_ratio=mask_ratio)
-        with _phase("step.backward", labelled):
-            loss.backward()
-        with _phase("step.optimizer", labelled):
-            theirs_opt.step()
-        with _phase("step.zero_grad", labelled):
-            theirs_opt.zero_grad(set_to_none=True)
-        return loss.detach()
+    def step_maskssl() -> torch.Tensor:
+        return optimizer_step(lambda: ours(loop_prepare(modality, images, labels, next(counter)), generator).loss,
+                              ours_opt)
+
+    def step_mae() -> torch.Tensor:
+        return optimizer_step(lambda: theirs(images, mask_ratio=mask_ratio)[0], theirs_opt)
 
     make_steps.optimizers = {"mae": theirs_opt, "maskssl": ours_opt}  # type: ignore[attr-defined]
     return {"mae": step_mae, "maskssl": step_maskssl}

@@ -70,19 +70,13 @@ def save_checkpoint(state: dict[str, Any], run_dir: Path, step: int, keep: int) 
     return path
 
 
-def model_signature(state_dict: Mapping[str, torch.Tensor]) -> str:
-    """SHA-256 over the names and shapes of a model's tensors: equal exactly when two models share a layout."""
-    layout = sorted((name, tuple(tensor.shape)) for name, tensor in state_dict.items())
-    return hashlib.sha256(repr(layout).encode()).hexdigest()
-
-
 def check_model_matches(state: Mapping[str, Any], model: torch.nn.Module, path: Path, built_from: str) -> None:
-    """CheckpointError (one line) when checkpoint ``state`` at ``path`` holds another model than ``model``."""
-    wanted = model.state_dict()
-    if model_signature(state["model"]) == model_signature(wanted):
-        return
+    """CheckpointError (one line) when checkpoint ``state`` at ``path`` holds another model than ``model``:
+    other tensor names or shapes (its layout), which ``load_state_dict`` would report over many lines."""
     saved = {name: tuple(t.shape) for name, t in state["model"].items()}
-    built = {name: tuple(t.shape) for name, t in wanted.items()}
+    built = {name: tuple(t.shape) for name, t in model.state_dict().items()}
+    if saved == built:
+        return
     missing, unexpected = sorted(built.keys() - saved.keys()), sorted(saved.keys() - built.keys())
     reshaped = sorted(name for name in built.keys() & saved.keys() if built[name] != saved[name])
     parts = [f"{label} {len(names)} (e.g. {names[0]})" for label, names in

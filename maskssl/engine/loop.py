@@ -7,8 +7,9 @@ Several nodes: torchrun --nnodes=2 --node_rank=R --master_addr=HOST --nproc_per_
 Every optimizer step is a pure function of (checkpoint, step): the data order comes from
 (seed, epoch), the built-in random masks from (seed, step, position in the global batch) so that they
 do not depend on the number of processes (``maskssl.keyed_random``), other maskers, dropout,
-augmentation and mixup from (seed, step, rank). That is what makes ``--resume`` exact. What is trained is a ``Task`` (``maskssl.engine.task``): it supplies the model, the
-loss of one micro-batch and an evaluation, run every ``task.eval_every`` epochs and after the last step.
+augmentation and mixup from (seed, step, rank). That is what makes ``--resume`` exact. What is trained
+is a ``Task`` (``maskssl.engine.task``): it supplies the model, the loss of one micro-batch and an
+evaluation, run every ``task.eval_every`` epochs and after the last step.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def run_task(
             check_run_dir(run_dir, resume, overwrite)
         trainer = _Trainer(task, run_dir, device, dist_info, resume, show)
         if dist_info.is_main:  # data, model and checkpoint are good: only now is anything written
-            start_run_dir(run_dir, resume, task)
+            start_run_dir(run_dir, resume, task, trainer.provenance)
         return trainer
 
     try:

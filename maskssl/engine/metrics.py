@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Any
+
+from maskssl.files import write_text_atomic
 
 
 class MetricsLog:
@@ -52,9 +53,7 @@ class MetricsLog:
             return
         lines = self.path.read_text().splitlines()
         kept = [line for line in lines if (record := _parse(line)) is not None and record["step"] <= step]
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text("".join(line + "\n" for line in kept))
-        os.replace(tmp, self.path)
+        write_text_atomic(self.path, "".join(line + "\n" for line in kept))
 
 
 def _parse(line: str) -> dict[str, Any] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from maskssl import provenance
 from maskssl.config import save_yaml
@@ -37,8 +38,9 @@ def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
         raise ConfigError(f"--out {run_dir} is a file; choose a directory")
 
 
-def start_run_dir(run_dir: Path, resume: bool, task: Task) -> None:
-    """Make ``run_dir`` hold this run: clear an old run's files (unless resuming), write config and provenance."""
+def start_run_dir(run_dir: Path, resume: bool, task: Task, origins: dict[str, Any]) -> None:
+    """Make ``run_dir`` hold this run: clear an old run's files (unless resuming), write the config and
+    ``origins`` (``provenance.describe`` of it; a resumed run keeps the record it has)."""
     if resume:
         remove_partial_files(run_dir)
     else:
@@ -53,4 +55,4 @@ def start_run_dir(run_dir: Path, resume: bool, task: Task) -> None:
     except OSError as exc:
         raise WriteError(f"{explain_os_error(exc, run_dir)}; choose another --out") from exc
     if not resume or provenance.recorded(run_dir) is None:
-        provenance.write(run_dir, provenance.describe(task.config_dict()))
+        provenance.write(run_dir, origins)
