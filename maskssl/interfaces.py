@@ -23,6 +23,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
+from maskssl.errors import DataError
+
 
 @dataclass
 class Tokens:
@@ -197,6 +199,13 @@ class Modality(ABC):
     def build_dataset(self, split: str) -> Dataset:
         """The dataset for ``split`` ("train" or "test"), loaded from a local root (no downloads)."""
 
+    def build_augmented_dataset(self, split: str) -> Dataset:
+        """``build_dataset(split)`` as training reads it, with the modality's per-sample augmentations
+        (pretraining, and the train split of fine-tuning); the default adds none. Random draws in
+        ``__getitem__`` should come from torch's, numpy's or Python's global generators: the training
+        loader seeds them per sample from (train.seed, epoch, index), so runs resume exactly."""
+        return self.build_dataset(split)
+
     def collate(self, samples: list[Any]) -> Any:
         """Turn dataset samples into a batch; the default stacks like torch's default_collate."""
         return torch.utils.data.default_collate(samples)
@@ -232,19 +241,24 @@ class Modality(ABC):
 
     def sample_labels(self, dataset: Dataset) -> Tensor:
         """Labels [N] of a dataset's samples: its ``targets``, else item[1] of (input, label) items or item.y."""
-        targets = getattr(dataset, "targets", None)
-        if targets is not None:
-            return torch.as_tensor(targets).long().flatten()
-        labels = []
-        for index in range(len(dataset)):  # type: ignore[arg-type]
-            item = dataset[index]
-            labels.append(item[1] if isinstance(item, (tuple, list)) else item.y)
+        labels = getattr(dataset, "targets", None)
+        if isinstance(labels, Tensor):
+            return labels.long().flatten()
+        if labels is None:
+            items = (dataset[index] for index in range(len(dataset)))  # type: ignore[arg-type]
+            labels = [item[1] if isinstance(item, (tuple, list)) else item.y for item in items]
+        if any(label is None for label in labels):
+            raise DataError(
+                f"the {self.name} dataset has unlabelled samples: fine-tuning needs a class label for every "
+                f"sample (e.g. class sub-folders of an image folder)"
+            )
         return torch.as_tensor([int(label) for label in labels], dtype=torch.long)
 
     def finetune_dataset(self, split: str, keep: Tensor | None = None) -> Dataset:
         """Labelled samples of ``split`` ("train" or "test") for fine-tuning; ``keep`` [M]: indices (into
-        ``sample_labels(finetune_dataset(split))``) of the samples to keep (label fraction), None for all."""
-        dataset = self.build_dataset(split)
+        ``sample_labels(finetune_dataset(split))``) of the samples to keep (label fraction), None for all.
+        The train split is augmented (``build_augmented_dataset``), the test split is not."""
+        dataset = self.build_augmented_dataset(split) if split == "train" else self.build_dataset(split)
         return dataset if keep is None else torch.utils.data.Subset(dataset, keep.tolist())
 
     def features(self, encoder: Encoder, tokens: Tokens) -> Tensor:

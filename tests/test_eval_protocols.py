@@ -68,4 +68,5 @@ def test_protocols_name_missing_splits_and_skip_unlabelled_ones() -> None:
     with pytest.raises(MaskSSLError, match="unknown evaluation protocol 'svn'"):
         run_protocol("svn", {}, EvalConfig())
     unlabelled = FeatureSet(torch.randn(9, 8), None)
-    assert run_protocol("probe", {"train": unlabelled, "test": unlabelled}, EvalConfig()) == {}
+    skipped = run_protocol("probe", {"train": unlabelled, "test": unlabelled}, EvalConfig())
+    assert list(skipped) == ["classification_skipped"] and "needs class labels" in skipped["classification_skipped"]

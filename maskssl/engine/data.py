@@ -1,17 +1,63 @@
-"""Deterministic, resumable, rank-sharded data order."""
+"""Deterministic, resumable, rank-sharded data order, and per-sample randomness keyed by (seed, epoch, index).
+
+The sampler yields (epoch, index) keys; ``KeyedSamples`` seeds torch's, numpy's and Python's global
+generators from (seed, epoch, index) before it reads ``dataset[index]``. A dataset's own random
+transforms (torchvision's, timm's) therefore draw the same numbers for a sample whichever process,
+worker or resumed run reads it: augmentation needs no state in checkpoints, and one process with
+batch 2B augments exactly as two with batch B.
+"""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from maskssl.errors import ConfigError
 
+SampleKey = tuple[int, int]
+"""(epoch, index of the sample in the training dataset)."""
 
-class EpochSampler(Sampler[int]):
+
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    """The seed of sample ``index``'s random transforms in ``epoch``; below 2**63."""
+    return ((seed * 1_000_003 + epoch) * 1_000_000_007 + index) % (2**63 - 1)
+
+
+class KeyedSamples(Dataset):
+    """``dataset`` read by (epoch, index) keys, with the global generators seeded per sample.
+
+    The generators' previous states are restored after each read, so code around the loader (the
+    training step seeds its own generators) is unaffected.
+    """
+
+    def __init__(self, dataset: Dataset, seed: int) -> None:
+        self.dataset = dataset
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: SampleKey) -> Any:
+        epoch, index = key
+        seed = sample_seed(self.seed, epoch, index)
+        python_state, numpy_state = random.getstate(), np.random.get_state()
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                random.seed(seed)
+                np.random.seed(seed % 2**32)
+                return self.dataset[index]
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
+
+
+class EpochSampler(Sampler[SampleKey]):
     """A fresh permutation per epoch from (seed, epoch), split over ranks, startable mid-epoch.
 
     Each rank takes every world_size-th index of the permutation (the tail that does not divide
@@ -32,10 +78,10 @@ class EpochSampler(Sampler[int]):
         """Yield epoch ``epoch``'s indices from position ``start`` of this rank's share."""
         self.epoch, self.start = epoch, start
 
-    def __iter__(self) -> Iterator[int]:
+    def __iter__(self) -> Iterator[SampleKey]:
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         order = torch.randperm(self.dataset_size, generator=generator)[: self.per_rank * self.world_size]
-        return iter(order[self.rank :: self.world_size][self.start :].tolist())
+        return ((self.epoch, index) for index in order[self.rank :: self.world_size][self.start :].tolist())
 
     def __len__(self) -> int:
         return self.per_rank - self.start
@@ -49,7 +95,9 @@ def make_loader(
     num_workers: int,
     pin_memory: bool,
 ) -> tuple[DataLoader, int]:
-    """A loader over ``sampler`` that drops the last incomplete batch, and its batches per full epoch."""
+    """A loader of ``dataset`` (read through ``KeyedSamples``) over ``sampler`` that drops the last incomplete
+    batch, and its batches per full epoch. Workers persist across epochs and each prefetches two batches;
+    batches are pinned for a CUDA device (``pin_memory``)."""
     batches_per_epoch = sampler.per_rank // batch_size
     if batches_per_epoch == 0:
         raise ConfigError(
@@ -58,13 +106,13 @@ def make_loader(
             f"lower train.batch_size"
         )
     loader = DataLoader(
-        dataset,
+        KeyedSamples(dataset, sampler.seed),
         batch_size=batch_size,
         sampler=sampler,
         collate_fn=collate,
         num_workers=num_workers,
         pin_memory=pin_memory,
         drop_last=True,
-        persistent_workers=False,
+        persistent_workers=num_workers > 0,
     )
     return loader, batches_per_epoch

@@ -5,9 +5,10 @@ Several:       torchrun --nproc_per_node=2 -m maskssl train --modality image --o
 Several nodes: torchrun --nnodes=2 --node_rank=R --master_addr=HOST --nproc_per_node=8 -m maskssl train ...
 
 Every optimizer step is a pure function of (checkpoint, step): the data order comes from
-(seed, epoch), the built-in random masks from (seed, step, position in the global batch) so that they
-do not depend on the number of processes (``maskssl.keyed_random``), other maskers, dropout,
-augmentation and mixup from (seed, step, rank). That is what makes ``--resume`` exact. What is trained
+(seed, epoch), a dataset's per-sample augmentations from (seed, epoch, sample index)
+(``maskssl.engine.data``) and the built-in random masks from (seed, step, position in the global batch)
+(``maskssl.keyed_random``), neither depending on the number of processes; other maskers, dropout,
+batch-level augmentation and mixup from (seed, step, rank). That is what makes ``--resume`` exact. What is trained
 is a ``Task`` (``maskssl.engine.task``): it supplies the model, the loss of one micro-batch and an
 evaluation, run every ``task.eval_every`` epochs and after the last step.
 """
@@ -34,8 +35,8 @@ from tqdm import tqdm
 
 from maskssl import provenance
 from maskssl.config import RunConfig, TrainConfig
-from maskssl.distributed import DistInfo, agree, init_distributed
 from maskssl.data_scan import without_unreadable
+from maskssl.distributed import DistInfo, agree, init_distributed
 from maskssl.engine.checkpoint import check_model_matches, load_latest, save_checkpoint
 from maskssl.engine.data import EpochSampler, make_loader
 from maskssl.engine.device import autocast, autocast_dtype, select_device
@@ -319,7 +320,7 @@ class _Trainer:
         seed = step_seed(cfg.seed, step, self.dist.rank)
         torch.manual_seed(seed)
         generator.manual_seed(seed)
-        random.seed(seed)  # timm's mixup and augmentations draw from numpy and random
+        random.seed(seed)  # timm's mixup and batch-level augmentations draw from numpy and random
         np.random.seed(seed % 2**32)
         step_loss, terms = self._accumulate(step, forward, batches, generator)
         if self._guard(step, step_loss, stop):

@@ -113,7 +113,7 @@ class PretrainTask(Task):
         self.initialise = initialise
 
     def train_dataset(self) -> Dataset:
-        return self.modality.build_dataset("train")
+        return self.modality.build_augmented_dataset("train")
 
     def build_model(self) -> nn.Module:
         model = build_model(self.modality, self.config)

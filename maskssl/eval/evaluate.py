@@ -22,7 +22,6 @@ import torch
 
 from maskssl import registry
 from maskssl.errors import MaskSSLError
-from maskssl.eval_config import EvalConfig
 from maskssl.eval.features import extract_features, masked_view_features
 from maskssl.eval.geometry import alignment, uniformity
 from maskssl.eval.knn import knn_accuracy
@@ -31,6 +30,7 @@ from maskssl.eval.pretrained import Pretrained
 from maskssl.eval.probe import linear_probe
 from maskssl.eval.spectrum import effective_rank, singular_values
 from maskssl.eval.svm import svm_cross_validation
+from maskssl.eval_config import EvalConfig
 from maskssl.interfaces import Encoder, FeatureSet, Modality
 
 PROTOCOL_SPLITS = {"probe": ("train", "test"), "logreg": ("train", "val", "test"), "svm": ("all",)}
@@ -86,7 +86,8 @@ def _dataset_splits(
 
 
 def run_protocol(protocol: str, splits: dict[str, FeatureSet], settings: EvalConfig) -> dict[str, Any]:
-    """Report entries of one classification protocol; empty when a split it reads has no labels."""
+    """Report entries of one classification protocol; ``classification_skipped`` (why) when a split it reads
+    has no labels."""
     if protocol not in PROTOCOL_SPLITS:
         raise MaskSSLError(f"unknown evaluation protocol '{protocol}'; protocols: {', '.join(PROTOCOL_SPLITS)}")
     missing = [name for name in PROTOCOL_SPLITS[protocol] if name not in splits]
@@ -95,8 +96,12 @@ def run_protocol(protocol: str, splits: dict[str, FeatureSet], settings: EvalCon
             f"evaluation protocol '{protocol}' reads the split(s) {', '.join(missing)}, which the modality's "
             f"evaluation_features did not return (it returned: {', '.join(splits)})"
         )
-    if any(splits[name].labels is None for name in PROTOCOL_SPLITS[protocol]):
-        return {}
+    unlabelled = [name for name in PROTOCOL_SPLITS[protocol] if splits[name].labels is None]
+    if unlabelled:
+        return {"classification_skipped": (
+            f"{protocol} needs class labels, and the {'/'.join(unlabelled)} split has none (e.g. give an image "
+            f"folder class sub-folders); the label-free diagnostics below are computed"
+        )}
     if protocol == "logreg":
         logreg = settings.logreg
         seeds = list(range(settings.seed, settings.seed + logreg.seeds))
@@ -126,6 +131,8 @@ def run_protocol(protocol: str, splits: dict[str, FeatureSet], settings: EvalCon
 def summary_rows(report: dict[str, Any]) -> list[tuple[str, str]]:
     """(metric, value) rows of a report for the console."""
     rows = []
+    if "classification_skipped" in report:
+        rows.append(("classification", f"not run: {report['classification_skipped']}"))
     if "logreg" in report:
         logreg = report["logreg"]
         runs = f"over {len(logreg['seeds'])} seeds"

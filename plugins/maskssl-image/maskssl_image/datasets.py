@@ -13,28 +13,32 @@ Splits ("train" / "test"):
     mnist        with train-* present: "train" reads train-*, "test" reads t10k-*. With only t10k-*
                  (the offline copy in shared/data): "train" is its first 8000 images, "test" the last 2000.
     cifar10      "train" reads data_batch_1..5, "test" reads test_batch.
-    imagefolder  <root>/<split>/ when that folder exists, else <root> for both splits.
+    imagefolder  <root>/train/ and <root>/test/ when both exist, else a held-out share of <root>
+                 (``maskssl_image.image_files``).
+
+``augment`` (training only) applies the per-sample augmentations of ``maskssl_image.augment``.
 """
 
 from __future__ import annotations
 
 import gzip
 import math
+import os
 import pickle
 import struct
 import zlib
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-from maskssl.errors import DataError
-from PIL import Image
 from sklearn.datasets import load_digits
 from torch import Tensor
 from torch.utils.data import Dataset, Subset
-from torchvision import transforms
-from torchvision.datasets import ImageFolder
+
+from maskssl.errors import DataError
+from maskssl_image.augment import AugmentSettings, ImageTransform, image_transform
+from maskssl_image.image_files import LAYOUT as IMAGEFOLDER_LAYOUT
+from maskssl_image.image_files import image_files
 
 STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "digits": ((0.3053,), (0.3760,)),
@@ -55,60 +59,69 @@ CIFAR10_LAYOUT = (
     "extract the CIFAR-10 python version (cifar-10-python.tar.gz) so that <root>/cifar-10-batches-py/ holds "
     "data_batch_1 ... data_batch_5 and test_batch, and set data.root to <root>"
 )
-IMAGEFOLDER_LAYOUT = (
-    "put images in <root>/<class name>/<file> (jpg, png ...), optionally under <root>/train and <root>/test"
-)
 
 
 class ArrayImageDataset(Dataset):
-    """Integer-valued images [N, C, H, W] in memory, scaled by ``max_value`` and normalised when read.
+    """Integer-valued images [N, C, H, W] in memory, scaled by ``max_value`` and transformed when read.
 
     Args:
         images: uint8 array [N, C, H, W] with values in 0..max_value.
         labels: integer array [N].
         max_value: the pixel value that maps to 1.0.
-        mean, std: per-channel constants applied after scaling.
+        transform: pixels [C, H, W] in [0, 1] -> normalised (and, in training, augmented) pixels.
     """
 
-    def __init__(
-        self, images: np.ndarray, labels: np.ndarray, max_value: float, mean: Sequence[float], std: Sequence[float]
-    ) -> None:
+    def __init__(self, images: np.ndarray, labels: np.ndarray, max_value: float, transform: ImageTransform) -> None:
         self.images = torch.from_numpy(images)  # [N, C, H, W] uint8
-        self.labels = torch.from_numpy(labels.astype(np.int64))  # [N]
+        self.targets = torch.from_numpy(labels.astype(np.int64))  # [N]
         self.max_value = max_value
-        self.mean = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)  # [C, 1, 1]
-        self.std = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)  # [C, 1, 1]
+        self.transform = transform
 
     def __len__(self) -> int:
-        return len(self.labels)
+        return len(self.targets)
 
     def __getitem__(self, index: int) -> tuple[Tensor, int]:
         image = self.images[index].float() / self.max_value  # [C, H, W] in [0, 1]
-        return (image - self.mean) / self.std, int(self.labels[index])
+        return self.transform(image), int(self.targets[index])
 
 
 def build_image_dataset(
-    name: str, split: str, root: str | Path | None = None, image_size: int | None = None, limit: int | None = None
+    name: str,
+    split: str,
+    root: str | Path | None = None,
+    image_size: int | None = None,
+    limit: int | None = None,
+    *,
+    augment: AugmentSettings | None = None,
+    test_fraction: float = 0.1,
+    split_seed: int = 0,
 ) -> Dataset:
     """The dataset ``name`` ("digits", "mnist", "cifar10", "imagefolder") for ``split`` ("train" / "test").
 
-    ``root`` is needed by every dataset but digits; ``image_size`` by imagefolder (resize, then center
-    crop). ``limit`` keeps the first N samples. Missing or malformed files raise DataError.
+    ``root`` is needed by every dataset but digits; ``image_size`` by imagefolder (the side images are
+    cropped to), which also reads ``test_fraction`` and ``split_seed`` (held-out split). ``augment``:
+    training augmentations, None for none. ``limit`` keeps the first N samples. Missing or malformed
+    files raise DataError.
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    if name == "digits":
-        dataset: Dataset = _digits(split)
-    elif name == "mnist":
-        dataset = _mnist(_require_root(root, name, MNIST_LAYOUT), split)
-    elif name == "cifar10":
-        dataset = _cifar10(_require_root(root, name, CIFAR10_LAYOUT), split)
-    elif name == "imagefolder":
-        if image_size is None:
-            raise ValueError("the imagefolder dataset needs image_size (the side images are resized and cropped to)")
-        dataset = _imagefolder(_require_root(root, name, IMAGEFOLDER_LAYOUT), split, image_size)
-    else:
+    if name not in STATS:
         raise ValueError(f"unknown image dataset {name!r}; choose one of digits, mnist, cifar10, imagefolder")
+    mean, std = STATS[name]
+    side = SHAPES[name][1] if name in SHAPES else image_size
+    if side is None:
+        raise ValueError("the imagefolder dataset needs image_size (the side images are cropped to)")
+    transform = image_transform(augment, side, name == "imagefolder", mean, std)
+    if name == "digits":
+        dataset: Dataset = _digits(split, transform)
+    elif name == "mnist":
+        dataset = _mnist(_require_root(root, name, MNIST_LAYOUT), split, transform)
+    elif name == "cifar10":
+        dataset = _cifar10(_require_root(root, name, CIFAR10_LAYOUT), split, transform)
+    else:
+        report = split == "train" and os.environ.get("RANK", "0") == "0"
+        root_path = _require_root(root, name, IMAGEFOLDER_LAYOUT)
+        dataset = image_files(root_path, split, transform, test_fraction, split_seed, report)
     if limit is not None:
         dataset = Subset(dataset, range(min(limit, len(dataset))))
     return dataset
@@ -120,19 +133,19 @@ def _require_root(root: str | Path | None, name: str, layout: str) -> Path:
     return Path(root).expanduser()
 
 
-def _digits(split: str) -> ArrayImageDataset:
+def _digits(split: str, transform: ImageTransform) -> ArrayImageDataset:
     digits = load_digits()
     is_test = np.arange(len(digits.target)) % 5 == 0
     keep = is_test if split == "test" else ~is_test
     images = digits.images.astype(np.uint8)[keep, None]  # [N, 1, 8, 8], values 0..16
-    return ArrayImageDataset(images, digits.target[keep], 16.0, *STATS["digits"])
+    return ArrayImageDataset(images, digits.target[keep], 16.0, transform)
 
 
 MNIST_TEST_ONLY_TRAIN = 8000
 """With only the t10k files, "train" is their first 8000 images and "test" the remaining 2000."""
 
 
-def _mnist(root: Path, split: str) -> ArrayImageDataset:
+def _mnist(root: Path, split: str, transform: ImageTransform) -> ArrayImageDataset:
     train_files = _mnist_files(root, "train")
     if train_files is not None:
         images, labels = _read_mnist(*(train_files if split == "train" else _require_mnist(root, "t10k", split)))
@@ -140,7 +153,7 @@ def _mnist(root: Path, split: str) -> ArrayImageDataset:
         images, labels = _read_mnist(*_require_mnist(root, "t10k", split))
         part = slice(None, MNIST_TEST_ONLY_TRAIN) if split == "train" else slice(MNIST_TEST_ONLY_TRAIN, None)
         images, labels = images[part], labels[part]
-    return ArrayImageDataset(images[:, None], labels, 255.0, *STATS["mnist"])
+    return ArrayImageDataset(images[:, None], labels, 255.0, transform)
 
 
 def _mnist_files(root: Path, prefix: str) -> tuple[Path, Path] | None:
@@ -204,7 +217,7 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims).copy()
 
 
-def _cifar10(root: Path, split: str) -> ArrayImageDataset:
+def _cifar10(root: Path, split: str, transform: ImageTransform) -> ArrayImageDataset:
     names = [f"data_batch_{i}" for i in range(1, 6)] if split == "train" else ["test_batch"]
     folders = [root / "cifar-10-batches-py", root]
     folder = next((f for f in folders if all((f / n).is_file() for n in names)), None)
@@ -214,7 +227,7 @@ def _cifar10(root: Path, split: str) -> ArrayImageDataset:
     batches = [_cifar_batch(folder / n) for n in names]
     images = np.concatenate([b[0] for b in batches]).reshape(-1, 3, 32, 32)  # [N, 3, 32, 32] uint8
     labels = np.concatenate([b[1] for b in batches])
-    return ArrayImageDataset(images, labels, 255.0, *STATS["cifar10"])
+    return ArrayImageDataset(images, labels, 255.0, transform)
 
 
 def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -229,29 +242,3 @@ def _cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(labels):
         raise DataError(f"{path} is not a CIFAR-10 batch (data {data.shape}, {len(labels)} labels): {CIFAR10_LAYOUT}")
     return data, labels
-
-
-def _imagefolder(root: Path, split: str, image_size: int) -> ImageFolder:
-    folder = root / split if (root / split).is_dir() else root
-    mean, std = STATS["imagefolder"]
-    transform = transforms.Compose(
-        [
-            transforms.Resize(image_size),
-            transforms.CenterCrop(image_size),
-            transforms.ToTensor(),
-            transforms.Normalize(mean, std),
-        ]
-    )
-    try:
-        return ImageFolder(str(folder), transform=transform, loader=_load_rgb)
-    except (FileNotFoundError, NotADirectoryError) as exc:
-        raise DataError(f"no images found in {folder} ({exc}): {IMAGEFOLDER_LAYOUT}") from exc
-
-
-def _load_rgb(path: str) -> Image.Image:
-    """An image file as RGB (grey or RGBA files are converted); DataError naming an unreadable file."""
-    try:
-        with Image.open(path) as image:
-            return image.convert("RGB")
-    except OSError as exc:  # PIL's UnidentifiedImageError and truncated files are OSErrors
-        raise DataError(f"cannot read image {path} ({exc}); replace or remove the file") from exc

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import torch
-from maskssl import Decoded, Decoder, Encoder, Modality, Tokens, registry
-from maskssl.errors import ConfigError, DataError
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from maskssl_image.augment import AugmentSettings, ImageAugmentation, augment
-from maskssl_image.datasets import SHAPES, STATS, build_image_dataset
+from maskssl import Decoded, Decoder, Encoder, Modality, Tokens, registry
+from maskssl.errors import ConfigError, DataError
+from maskssl_image.augment import AugmentSettings, ImageAugmentation
+from maskssl_image.datasets import SHAPES, build_image_dataset
 from maskssl_image.head import ImageClassifierHead, ImageHeadConfig
 from maskssl_image.patches import normalize_patches, patchify
+
+DEFAULT_AUGMENT: dict[str, list[ImageAugmentation]] = {
+    "digits": [], "mnist": [], "cifar10": [], "imagefolder": ["resized_crop", "flip"],
+}
+"""``data.augment`` when the config leaves it null: MAE's pretraining augmentation for image files only."""
 
 
 @dataclass
@@ -23,14 +28,20 @@ class ImageDataConfig:
 
     Attributes:
         dataset: digits (sklearn, 8x8, always available), mnist (IDX files), cifar10 (python batches)
-            or imagefolder (torchvision ImageFolder); see ``maskssl_image.datasets``.
-        root: folder the dataset's files are under (not used by digits).
-        image_size: side images are resized and center-cropped to; required by imagefolder only.
+            or imagefolder (any folder tree of images, or a list file; ``maskssl_image.image_files``).
+        root: folder the dataset's files are under (not used by digits); a list file for imagefolder.
+        image_size: side imagefolder images are cropped to (resized and centre-cropped in evaluation).
+        test_fraction: imagefolder without train/ and test/ folders: share of each class held out for
+            evaluation (never trained on).
+        split_seed: seed of that held-out split.
         limit: keep only the first N samples of each split.
-        augment: training-time augmentations (``maskssl_image.augment``), applied in timm's order:
-            resized_crop, flip, rand_augment, random_erasing. None by default (as the CIFAR-10 MAE code);
-            MAE's ImageNet pretraining: [resized_crop, flip]; its fine-tuning: all four.
-        crop_scale: area share range of resized_crop (MAE: (0.2, 1) pretraining, (0.08, 1) fine-tuning).
+        augment: per-sample training augmentations (``maskssl_image.augment``), applied in timm's order:
+            resized_crop, flip, rand_augment, random_erasing. null (the default) means the dataset's:
+            MAE's pretraining pair [resized_crop, flip] for imagefolder, none for digits and MNIST (a
+            flipped digit is another digit) and CIFAR-10 (the CIFAR MAE code trains without). MAE's
+            fine-tuning uses all four.
+        crop_scale: area share range of resized_crop (MAE: (0.2, 1) pretraining, the default; (0.08, 1)
+            fine-tuning).
         rand_augment: timm's RandAugment config string.
         erasing_prob: probability of random_erasing per image.
     """
@@ -38,9 +49,11 @@ class ImageDataConfig:
     dataset: Literal["digits", "mnist", "cifar10", "imagefolder"] = "digits"
     root: str | None = None
     image_size: int | None = None
+    test_fraction: float = 0.1
+    split_seed: int = 0
     limit: int | None = None
-    augment: list[ImageAugmentation] = field(default_factory=list)
-    crop_scale: tuple[float, float] = (0.08, 1.0)
+    augment: list[ImageAugmentation] | None = None
+    crop_scale: tuple[float, float] = (0.2, 1.0)
     rand_augment: str = "rand-m9-mstd0.5-inc1"
     erasing_prob: float = 0.25
 
@@ -111,11 +124,28 @@ class ImageModality(Modality):
         self.augment = _augment_settings(data)
 
     def build_dataset(self, split: str) -> Dataset:
-        """(image float32 [C, H, W], label int) samples of ``split``; see ``maskssl_image.datasets``."""
-        return build_image_dataset(self.data.dataset, split, self.data.root, self.data.image_size, self.data.limit)
+        """(image float32 [C, H, W], label int or None) samples of ``split``; see ``maskssl_image.datasets``."""
+        return self._dataset(split, None)
+
+    def build_augmented_dataset(self, split: str) -> Dataset:
+        """``build_dataset(split)`` with the ``data.augment`` augmentations, drawn per sample."""
+        return self._dataset(split, self.augment)
+
+    def _dataset(self, split: str, augment: AugmentSettings | None) -> Dataset:
+        data = self.data
+        return build_image_dataset(
+            data.dataset, split, data.root, data.image_size, data.limit, augment=augment,
+            test_fraction=data.test_fraction, split_seed=data.split_seed,
+        )
+
+    def collate(self, samples: list[Any]) -> tuple[Tensor, Tensor | None]:
+        """(images [B, C, H, W], labels [B]), labels None when the samples have none (unlabelled folders)."""
+        images = torch.stack([image for image, _ in samples])
+        labels = [label for _, label in samples]
+        return images, None if any(label is None for label in labels) else torch.as_tensor(labels)
 
     def tokenize(self, batch: Any, device: torch.device) -> Tokens:
-        """batch (images [B, C, H, W], labels [B]) -> Tokens with targets [B, L, p*p*C] on ``device``."""
+        """batch (images [B, C, H, W], labels [B] or None) -> Tokens with targets [B, L, p*p*C] on ``device``."""
         images, labels = batch
         if tuple(images.shape[1:]) != self.image_shape:
             channels, height, width = self.image_shape
@@ -125,9 +155,8 @@ class ImageModality(Modality):
                 f"{height}x{width} images, or configure the model for yours (data.image_size for imagefolder)"
             )
         images = images.to(device, non_blocking=True)
-        labels = labels.to(device, non_blocking=True)
-        if self.augment is not None and torch.is_grad_enabled():  # training, not evaluation
-            images = augment(images, self.augment)
+        if labels is not None:
+            labels = labels.to(device, non_blocking=True)
         targets = patchify(images, self.model.patch_size)  # [B, L, p*p*C]
         return Tokens(inputs=images, targets=targets, grid=self.grid, labels=labels)
 
@@ -160,14 +189,17 @@ class ImageModality(Modality):
 
 def _augment_settings(data: ImageDataConfig) -> AugmentSettings | None:
     """The checked augmentation settings of the ``data`` section, or None without augmentation."""
-    if not data.augment:
+    if not 0 <= data.test_fraction < 1:
+        raise ConfigError(f"data.test_fraction={data.test_fraction} must be in [0, 1) (the share held out)")
+    names = data.augment if data.augment is not None else DEFAULT_AUGMENT[data.dataset]
+    if not names:
         return None
     low, high = data.crop_scale
     if not 0 < low <= high <= 1:
         raise ConfigError(f"data.crop_scale={list(data.crop_scale)} must be two area shares 0 < low <= high <= 1")
     if not 0 <= data.erasing_prob <= 1:
         raise ConfigError(f"data.erasing_prob={data.erasing_prob} must be in [0, 1]")
-    if "rand_augment" in data.augment:
+    if "rand_augment" in names:
         from timm.data.auto_augment import rand_augment_transform
 
         try:
@@ -177,5 +209,4 @@ def _augment_settings(data: ImageDataConfig) -> AugmentSettings | None:
                 f"data.rand_augment={data.rand_augment!r} is not a timm RandAugment string such as "
                 f"'rand-m9-mstd0.5-inc1' ({exc!r})"
             ) from exc
-    mean, std = STATS[data.dataset]
-    return AugmentSettings(data.augment, data.crop_scale, data.rand_augment, data.erasing_prob, mean, std)
+    return AugmentSettings(names, data.crop_scale, data.rand_augment, data.erasing_prob)

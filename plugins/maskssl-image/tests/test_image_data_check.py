@@ -43,8 +43,8 @@ def test_training_skips_unreadable_images_when_told_to(tmp_path: Path, capsys: p
             Image.fromarray(pixels).save(photos / name / f"{index}.png")
     (photos / "a" / "empty.png").write_bytes(b"")
     common = ["train", "--modality", "image", "--no-progress", "data.dataset=imagefolder", f"data.root={photos}",
-              "data.image_size=8", "model.patch_size=4", "encoder.depth=1", "decoder.depth=1", "train.batch_size=4",
-              "train.epochs=1"]
+              "data.image_size=8", "data.test_fraction=0", "model.patch_size=4", "encoder.depth=1",
+              "decoder.depth=1", "train.batch_size=4", "train.epochs=1"]
     assert main([*common, "--out", str(tmp_path / "stops")]) != 0
     assert f"cannot read image {photos / 'a' / 'empty.png'}" in capsys.readouterr().err
     assert main([*common, "--out", str(tmp_path / "skips"), "train.on_unreadable=skip"]) == 0

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from maskssl_image.modality import ImageModality
+
 from maskssl import load_config, train
 from maskssl.config import load_yaml
 from maskssl.finetune import FinetuneTask, finetune, load_finetune_config
 from maskssl.finetune.layer_decay import encoder_layer_ids
-from maskssl_image.modality import ImageModality
 
 REPO = Path(__file__).resolve().parents[3]
 TINY = ["encoder.embed_dim=32", "encoder.depth=2", "encoder.num_heads=2", "decoder.embed_dim=16", "decoder.depth=1",
@@ -65,50 +66,6 @@ def test_finetune_with_mixup_cutmix_and_layer_decay_runs(pretrained: Path, tmp_p
 
 def test_default_finetune_recipe_is_the_digits_recipe_file() -> None:
     assert ImageModality.default_finetune_recipe == load_yaml(REPO / "configs/image/finetune/digits.yaml")
-
-
-def _seeded_tokenize(modality, batch, seed: int):  # noqa: ANN001, ANN202
-    import random
-
-    import numpy as np
-
-    torch.manual_seed(seed), random.seed(seed), np.random.seed(seed)  # what the loop does at every step
-    return modality.tokenize(batch, torch.device("cpu")).inputs
-
-
-def test_augmentations_apply_in_training_only_and_are_seeded() -> None:
-    from maskssl.build import build_modality
-
-    config = load_config("image", overrides=["data.augment=[resized_crop,flip,rand_augment,random_erasing]"])
-    modality = build_modality(config)
-    dataset = modality.build_dataset("train")
-    batch = torch.utils.data.default_collate([dataset[i] for i in range(16)])
-    first, again, other = (_seeded_tokenize(modality, batch, seed) for seed in (0, 0, 1))
-    assert first.shape == batch[0].shape and torch.equal(first, again) and not torch.equal(first, other)
-    assert not torch.allclose(first, batch[0])
-    with torch.no_grad():
-        assert torch.equal(modality.tokenize(batch, torch.device("cpu")).inputs, batch[0])  # evaluation: as stored
-
-
-def test_flip_mirrors_some_images_and_keeps_the_others() -> None:
-    from maskssl_image.augment import flip
-
-    torch.manual_seed(0)
-    images = torch.rand(32, 3, 4, 4)
-    flipped = flip(images)
-    mirrored = [torch.equal(f, i.flip(-1)) for f, i in zip(flipped, images)]
-    kept = [torch.equal(f, i) for f, i in zip(flipped, images)]
-    assert all(m or k for m, k in zip(mirrored, kept)) and 0 < sum(mirrored) < 32
-
-
-def test_resized_crop_of_the_whole_image_at_ratio_one_is_the_image() -> None:
-    from maskssl_image.augment import resized_crop
-
-    images = torch.rand(4, 1, 8, 8)
-    torch.manual_seed(0)
-    crops = resized_crop(images, (1.0, 1.0))
-    assert crops.shape == images.shape  # area 1: a full-width or full-height box, stretched at most by 4/3
-    assert (crops - images).abs().mean() < 0.3
 
 
 def test_a_bad_augmentation_setting_is_a_config_error() -> None:

@@ -12,12 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from maskssl import Decoded, Encoded, MaskedAutoencoder, Tokens, registry
-from maskssl.build import build_model, build_modality, load_config
-from maskssl.errors import ConfigError, DataError
-from maskssl.maskers import RandomMasker
-from PIL import Image
-
 from maskssl_image import (
     BlockMasker,
     ImageDataConfig,
@@ -32,6 +26,11 @@ from maskssl_image import (
     unpatchify,
 )
 from maskssl_image.visible import gather_visible, scatter_visible
+
+from maskssl import Decoded, Encoded, MaskedAutoencoder, Tokens, registry
+from maskssl.build import build_modality, build_model, load_config
+from maskssl.errors import ConfigError, DataError
+from maskssl.maskers import RandomMasker
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED_DATA = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -428,29 +427,6 @@ def test_tokenize_names_images_of_the_wrong_size_or_channels(shape: tuple[int, .
     modality = ImageModality(ImageDataConfig(dataset="digits"), ImageModelConfig(patch_size=2))
     with pytest.raises(DataError, match=rf"shape {re.escape(str(shape))}.*\[B, 1, 8, 8\]"):
         modality.tokenize((torch.zeros(shape), torch.zeros(2, dtype=torch.long)), torch.device("cpu"))
-
-
-def test_imagefolder_resizes_and_crops(tmp_path: Path) -> None:
-    for label, size in (("cat", (40, 30)), ("dog", (20, 50))):
-        (tmp_path / label).mkdir()
-        Image.new("RGB", size, (200, 10, 10)).save(tmp_path / label / "a.png")
-    data = ImageDataConfig(dataset="imagefolder", root=str(tmp_path), image_size=16)
-    modality = ImageModality(data, ImageModelConfig(patch_size=4))
-    dataset = modality.build_dataset("train")
-    assert len(dataset) == 2 and dataset[1][0].shape == (3, 16, 16) and dataset[1][1] == 1
-    with pytest.raises(DataError, match="class name"):
-        build_image_dataset("imagefolder", "train", root=tmp_path / "empty", image_size=16)
-
-
-def test_imagefolder_converts_grey_images_and_names_unreadable_files(tmp_path: Path) -> None:
-    (tmp_path / "cat").mkdir()
-    Image.new("L", (20, 20), 128).save(tmp_path / "cat" / "grey.png")
-    (tmp_path / "cat" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
-    dataset = build_image_dataset("imagefolder", "train", root=tmp_path, image_size=8)
-    paths = [path for path, _ in dataset.samples]
-    assert dataset[paths.index(str(tmp_path / "cat" / "grey.png"))][0].shape == (3, 8, 8)
-    with pytest.raises(DataError, match="broken.png"):
-        dataset[paths.index(str(tmp_path / "cat" / "broken.png"))]
 
 
 # -- plugin wiring and recipes -------------------------------------------------------------------
