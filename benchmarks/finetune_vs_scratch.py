@@ -33,7 +33,6 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import torch
 from maskssl.build import load_config

@@ -41,7 +41,7 @@ from maskssl.user_imports import import_user_module
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
-RESUME_OVERRIDABLE = ("train.max_steps", "train.num_workers", "train.device", "train.log_every")
+RESUME_OVERRIDABLE = ("train.max_steps", "train.num_workers", "train.threads", "train.device", "train.log_every")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -280,7 +280,7 @@ def _eval_settings(base: EvalConfig, args: argparse.Namespace, overrides: list[s
 def _eval(args: argparse.Namespace) -> int:
     import torch
 
-    from maskssl.engine.device import select_device
+    from maskssl.engine.device import select_device, set_cpu_threads
     from maskssl.eval.evaluate import evaluate, format_table, summary_rows
     from maskssl.eval.pretrained import load_pretrained
     from maskssl.eval.spectrum import plot_spectrum
@@ -290,6 +290,7 @@ def _eval(args: argparse.Namespace) -> int:
     _reimport_for(args.path)
     device = select_device(args.device)
     pretrained = load_pretrained(args.path, device, random_init=args.random_init)
+    set_cpu_threads(pretrained.config.train.threads)
     report = evaluate(pretrained, device, _eval_settings(pretrained.config.eval, args, args.overrides))
     run_dir = args.path if args.path.is_dir() else args.path.parent.parent
     label = "random init" if args.random_init else f"step {pretrained.step}"

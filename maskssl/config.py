@@ -67,6 +67,10 @@ class TrainConfig:
     compile: bool = False
     """Run the model through torch.compile (worth it on GPUs for long runs; compiling takes a while)."""
     num_workers: int = 0
+    threads: int | None = None
+    """CPU threads of each process (torch.set_num_threads; ``maskssl eval`` of the run uses it too). None:
+    torch's default (all cores) for one process, the cores shared out under torchrun (cores // local
+    processes): two processes with all cores each slow each other down many times over."""
     on_unreadable: Literal["stop", "skip"] = "stop"
     """A train sample that cannot be read: stop the run with an error naming it, or ``skip``: read every
     sample once before training (as ``maskssl data check``) and leave the failing ones out, with a count."""
@@ -237,6 +241,8 @@ def check_train(train: TrainConfig) -> None:
             raise ConfigError(f"train.{key}={getattr(train, key)} must be at least 1")
     if train.max_steps is not None and train.max_steps < 1:
         raise ConfigError(f"train.max_steps={train.max_steps} must be at least 1 (or null for all epochs)")
+    if train.threads is not None and train.threads < 1:
+        raise ConfigError(f"train.threads={train.threads} must be at least 1 (or null for the default)")
     if min(train.ckpt_every, train.num_workers, train.warmup_epochs, train.nonfinite_skips) < 0:
         raise ConfigError(
             "train.ckpt_every, train.num_workers, train.warmup_epochs and train.nonfinite_skips cannot be negative"

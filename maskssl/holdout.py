@@ -48,9 +48,10 @@ def held_out_indices(labels: Sequence[int | None], fraction: float, seed: int, s
     return [index for index in range(len(labels)) if index not in chosen]
 
 
-def describe_held_out(total: int, test_size: int, fraction: float, seed: int, unit: str) -> str:
+def describe_held_out(total: int, test_size: int, fraction: float, seed: int, unit: str, labelled: bool) -> str:
     """One log line: how many of ``total`` samples were held out for evaluation, and by which keys."""
+    stratified = ", stratified by class" if labelled else ""
     return (
-        f"no train/ and test/ folders: held out {test_size} of {total} {unit}s ({fraction:g}, stratified by "
-        f"class, seed {seed}; data.test_fraction, data.split_seed) for evaluation, {total - test_size} for training"
+        f"no train/ and test/ folders: held out {test_size} of {total} {unit}s ({fraction:g}{stratified}, seed "
+        f"{seed}; data.test_fraction, data.split_seed) for evaluation, {total - test_size} for training"
     )

@@ -242,6 +242,9 @@ class Modality(ABC):
     def sample_labels(self, dataset: Dataset) -> Tensor:
         """Labels [N] of a dataset's samples: its ``targets``, else item[1] of (input, label) items or item.y."""
         labels = getattr(dataset, "targets", None)
+        if labels is None and isinstance(dataset, torch.utils.data.Subset):  # data.limit, a label fraction
+            inner = getattr(dataset.dataset, "targets", None)
+            labels = None if inner is None else [inner[i] for i in dataset.indices]
         if isinstance(labels, Tensor):
             return labels.long().flatten()
         if labels is None:
@@ -250,7 +253,7 @@ class Modality(ABC):
         if any(label is None for label in labels):
             raise DataError(
                 f"the {self.name} dataset has unlabelled samples: fine-tuning needs a class label for every "
-                f"sample (e.g. class sub-folders of an image folder)"
+                f"sample (e.g. the class sub-folders of a folder dataset)"
             )
         return torch.as_tensor([int(label) for label in labels], dtype=torch.long)
 

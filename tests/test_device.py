@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import torch
 
 import tests.toy  # noqa: F401  (registers the toy modality)
 from maskssl.build import load_config
-from maskssl.engine.device import autocast_dtype, select_device
+from maskssl.engine.device import autocast_dtype, select_device, set_cpu_threads
 from maskssl.engine.loop import train
 from maskssl.engine.metrics import read_metrics
 from maskssl.errors import ConfigError
@@ -51,3 +52,19 @@ def test_compiled_model_gives_the_eager_losses(tmp_path: Path) -> None:
     eager = [r["loss"] for r in read_metrics(tmp_path / "eager")]
     compiled = [r["loss"] for r in read_metrics(tmp_path / "compiled")]
     assert compiled == pytest.approx(eager, rel=1e-4)
+
+
+def test_threads_default_to_the_cores_shared_out_under_torchrun(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = torch.get_num_threads()
+    try:
+        assert set_cpu_threads(1) == 1 and torch.get_num_threads() == 1
+        monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+        cores = len(os.sched_getaffinity(0))
+        assert set_cpu_threads(None) == max(1, cores // 2) == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_threads_below_one_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="train.threads=0 must be at least 1"):
+        load_config("toy", None, ["train.threads=0"])

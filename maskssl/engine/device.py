@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import torch
@@ -21,6 +22,18 @@ def select_device(spec: str, local_rank: int = 0) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"train.device={spec} but CUDA is not available here; use train.device=auto or cpu")
     return device
+
+
+def set_cpu_threads(threads: int | None) -> int:
+    """Set torch's intra-op CPU threads: ``threads``, or None for the default (torch's own for one process,
+    the usable cores // LOCAL_WORLD_SIZE under torchrun). Returns the number in effect."""
+    if threads is None:
+        local_processes = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+        if local_processes <= 1:
+            return torch.get_num_threads()
+        threads = max(1, len(os.sched_getaffinity(0)) // local_processes)
+    torch.set_num_threads(threads)
+    return threads
 
 
 def autocast_dtype(precision: str, device: torch.device) -> torch.dtype | None:

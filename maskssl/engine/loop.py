@@ -39,7 +39,7 @@ from maskssl.data_scan import without_unreadable
 from maskssl.distributed import DistInfo, agree, init_distributed
 from maskssl.engine.checkpoint import check_model_matches, load_latest, save_checkpoint
 from maskssl.engine.data import EpochSampler, make_loader
-from maskssl.engine.device import autocast, autocast_dtype, select_device
+from maskssl.engine.device import autocast, autocast_dtype, select_device, set_cpu_threads
 from maskssl.engine.metrics import MetricsLog
 from maskssl.engine.optim import build_optimizer
 from maskssl.engine.run_dir import check_run_dir, results_path, start_run_dir
@@ -98,6 +98,7 @@ def run_task(
 ) -> TrainResult:
     """Train the task ``make_task`` builds (after the process group is up); see ``train`` for the options."""
     run_dir = Path(run_dir)
+    set_cpu_threads(train_config.threads)
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     device = select_device(train_config.device, local_rank)
     group_was_ready = dist.is_available() and dist.is_initialized()  # then the caller owns it

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from maskssl import registry
-from maskssl.errors import MaskSSLError
+from maskssl.errors import DataError, MaskSSLError
 from maskssl.eval.features import extract_features, masked_view_features
 from maskssl.eval.geometry import alignment, uniformity
 from maskssl.eval.knn import knn_accuracy
@@ -48,6 +48,12 @@ def evaluate(pretrained: Pretrained, device: torch.device, settings: EvalConfig)
         splits = _dataset_splits(modality, encoder, device, settings.batch_size)
     fit_set = splits["all"] if "all" in splits else splits["train"]
     score_set = splits["all"] if "all" in splits else splits["test"]
+    for name, split in splits.items():
+        if split.features.shape[0] < 2:
+            raise DataError(
+                f"the {name} split has {split.features.shape[0]} sample(s); evaluation compares pairs of samples "
+                f"and needs at least 2 (a held-out split: raise data.test_fraction, or add samples)"
+            )
     spectrum = singular_values(fit_set.features)
     masker_section = dict(pretrained.config.masker)
     if settings.alignment_mask_ratio is not None:
@@ -99,8 +105,8 @@ def run_protocol(protocol: str, splits: dict[str, FeatureSet], settings: EvalCon
     unlabelled = [name for name in PROTOCOL_SPLITS[protocol] if splits[name].labels is None]
     if unlabelled:
         return {"classification_skipped": (
-            f"{protocol} needs class labels, and the {'/'.join(unlabelled)} split has none (e.g. give an image "
-            f"folder class sub-folders); the label-free diagnostics below are computed"
+            f"{protocol} needs class labels, and the {'/'.join(unlabelled)} split has none; the label-free "
+            f"diagnostics below are computed"
         )}
     if protocol == "logreg":
         logreg = settings.logreg

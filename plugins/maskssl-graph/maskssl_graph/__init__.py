@@ -2,6 +2,8 @@
 
     maskssl train --modality graph                          # synthetic graph, no files, CPU, seconds
     maskssl train --config configs/graph/cora.yaml --out runs/cora && maskssl eval runs/cora
+    maskssl train --modality graph data.dataset=npz data.root=graph.npz      # your own graph (README)
+    maskssl train --modality graph --import my_graphs.py data.dataset=mine   # register_graph("mine", data)
 """
 
 import warnings
@@ -23,6 +25,7 @@ from maskssl_graph.projected_gat import ProjectedGATLayer
 from maskssl_graph.projection import MaskedInputProjection
 from maskssl_graph.sparse import SparseRows, sparse_matmul
 from maskssl_graph.synthetic import stochastic_block_graph
+from maskssl_graph.user_graphs import register_graph
 
 __version__ = "0.1.0"
 
@@ -44,6 +47,7 @@ __all__ = [
     "corrupt_dense",
     "load_node_graph",
     "load_tu",
+    "register_graph",
     "row_normalize",
     "sample_corruption",
     "scaled_cosine_error",

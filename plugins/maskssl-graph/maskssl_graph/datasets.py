@@ -1,4 +1,4 @@
-"""Graph datasets from local files in torch-geometric's raw layout, prepared as GraphMAE prepares them.
+"""Named graph datasets from local files in torch-geometric's raw layout, prepared as GraphMAE prepares them.
 
     Planetoid (node classification): <root>/<Cora|CiteSeer|PubMed>/raw/ind.<name>.{x,tx,allx,y,ty,ally,graph,test.index}
     TUDataset (graph classification): <root>/<NAME>/raw/NAME_A.txt, NAME_graph_indicator.txt, NAME_graph_labels.txt
@@ -10,8 +10,9 @@ the data is in memory, so ``root`` may be read-only.
 
 Preparation, as GraphMAE's code: Planetoid and synthetic features are row-normalised (each row sums to
 1, as DGL's citation datasets); TU graphs take one-hot node labels as features, or one-hot degrees
-(capped at 400, GraphMAE's MAX_DEGREES) when they have no node labels or ``degree_features`` is set.
-Every graph gets one self-loop per node (GraphMAE's ``remove_self_loop().add_self_loop()``).
+(capped at 400, GraphMAE's MAX_DEGREES) when they have no node labels or ``degree_features`` is set, and go
+through ``preparation.prepare_graphs`` as a user's graphs do. Every graph gets one self-loop per node
+(GraphMAE's ``remove_self_loop().add_self_loop()``).
 """
 
 from __future__ import annotations
@@ -23,28 +24,16 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.datasets import Planetoid, TUDataset
-from torch_geometric.utils import add_self_loops, degree, remove_self_loops
 
 from maskssl.data_checks import check_finite
 from maskssl.errors import DataError
 from maskssl_graph.graphs import GraphList, NodeGraph
+from maskssl_graph.preparation import prepare_graphs, with_self_loops
 from maskssl_graph.synthetic import stochastic_block_graph
 
 PLANETOID = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 PLANETOID_FILES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
 TU_FILES = ("A", "graph_indicator", "graph_labels")
-MAX_DEGREE = 400
-
-
-def is_node_task(name: str) -> bool:
-    """Whether ``data.dataset`` names a node-classification graph (Planetoid or synthetic)."""
-    return name.lower() in PLANETOID or name.lower() == "synthetic"
-
-
-def with_self_loops(edge_index: Tensor, num_nodes: int) -> Tensor:
-    """[2, E'] the edges with existing self-loops removed and one added per node."""
-    edge_index, _ = remove_self_loops(edge_index)
-    return add_self_loops(edge_index, num_nodes=num_nodes)[0]
 
 
 def row_normalize(x: Tensor) -> Tensor:
@@ -98,11 +87,16 @@ class _OfflinePlanetoid(_Quiet, Planetoid):
 
 
 class _OfflineTUDataset(_Quiet, TUDataset):
-    """TUDataset whose processed files go to a folder of our choosing and which never downloads."""
+    """TUDataset reading NAME_*.txt from any folder, whose processed files go to a folder of our choosing and
+    which never downloads."""
 
-    def __init__(self, root: str, name: str, processed: str) -> None:
-        self._processed = processed
-        super().__init__(root, name)
+    def __init__(self, raw: Path, name: str, processed: str, node_attributes: bool) -> None:
+        self._raw, self._processed = raw, processed
+        super().__init__(str(raw), name, use_node_attr=node_attributes)
+
+    @property
+    def raw_dir(self) -> str:
+        return str(self._raw)
 
     @property
     def processed_dir(self) -> str:
@@ -129,36 +123,38 @@ def load_node_graph(name: str, root: str | None, seed: int = 0) -> NodeGraph:
     return NodeGraph.from_data(data)
 
 
-def _one_hot_degrees(graphs: list[Data]) -> None:
-    """x := one-hot in-degree (before self-loops), capped at MAX_DEGREE, width 1 + the largest (capped) degree."""
-    degrees = [degree(g.edge_index[1], g.num_nodes, dtype=torch.long).clamp(max=MAX_DEGREE) for g in graphs]
-    width = 1 + max(int(d.max()) if d.numel() else 0 for d in degrees)
-    for graph, deg in zip(graphs, degrees):
-        graph.x = torch.nn.functional.one_hot(deg, width).float()
+def read_tu(folder: Path, name: str, node_attributes: bool) -> list[Data]:
+    """The graphs of the TU text files ``folder``/NAME_*.txt, unchecked: edge_index [2, E] (0-based, per graph),
+    x [N, F] (node attributes when ``node_attributes``, then one-hot node labels) or num_nodes, y [1] per graph
+    (the graph labels renumbered 0..C-1) when NAME_graph_labels.txt exists."""
+    with tempfile.TemporaryDirectory(prefix="maskssl-graph-") as processed:
+        try:
+            dataset = _OfflineTUDataset(folder, name, processed, node_attributes)
+        except (ValueError, RuntimeError, IndexError) as exc:  # a non-number ('nan', text), or an id out of range
+            raise DataError(
+                f"cannot read TU dataset {name} in {folder} ({type(exc).__name__}: {exc}); its label and index "
+                f"files must hold integers only, node ids from 1 to the number of lines of {name}_graph_indicator.txt"
+            ) from exc
+        graphs = [dataset[i] for i in range(len(dataset))]
+    indicator = (folder / f"{name}_graph_indicator.txt").read_text().split()
+    if indicator and len(graphs) != int(indicator[-1]):
+        raise DataError(
+            f"TU dataset {name} in {folder}: {name}_graph_indicator.txt lists {indicator[-1]} graphs but "
+            f"torch-geometric read {len(graphs)}: its reader splits the graphs by their edges and merges graphs at "
+            f"the end that have no edge; write these graphs as .npz files instead (data.dataset=npz_folder)"
+        )
+    for graph in graphs:
+        if graph.x is None:
+            graph.num_nodes = graph.num_nodes
+        graph.edge_attr = None
+    return graphs
 
 
 def load_tu(name: str, root: str | None, degree_features: bool = False) -> GraphList:
-    """A TU graph-classification dataset from ``root``: x, edge_index (self-loops added), y [1] per graph."""
+    """A TU graph-classification dataset from ``root``: x, edge_index (self-loops added), y [1] per graph.
+    GraphMAE's features: one-hot node labels (node attributes are not read), else one-hot degrees."""
     files = [f"{name}_{suffix}.txt" for suffix in TU_FILES]
     folder = _raw_folder(root, name, files, f"the TU Dortmund files {name}_*.txt (chrsmrrs.github.io/datasets)")
-    with tempfile.TemporaryDirectory(prefix="maskssl-graph-") as processed:
-        try:
-            dataset = _OfflineTUDataset(str(folder.parent.parent), name, processed)
-        except (ValueError, RuntimeError) as exc:  # a non-number ('nan', text) in a label or index file
-            raise DataError(
-                f"cannot read TU dataset {name} in {folder} ({type(exc).__name__}: {exc}); its label and index "
-                f"files must hold integers only"
-            ) from exc
-        graphs = [dataset[i] for i in range(len(dataset))]
-    if not graphs:
-        raise DataError(f"TU dataset {name} in {folder} holds no graphs")
-    if graphs[0].x is not None:
-        feature_sums = torch.stack([graph.x.float().sum() for graph in graphs])  # non-finite iff a value is
-        check_finite(feature_sums, "node features", f"TU dataset {name} in {folder}", unit="graph")
-    if degree_features or graphs[0].x is None or graphs[0].x.shape[1] == 0:
-        _one_hot_degrees(graphs)
-    for graph in graphs:
-        graph.x = graph.x.float()
-        graph.edge_index = with_self_loops(graph.edge_index, graph.num_nodes)
-        graph.edge_attr = None
-    return GraphList(graphs)
+    graphs = read_tu(folder, name, node_attributes=False)
+    sources = [f"TU dataset {name} in {folder}, graph {i + 1}" for i in range(len(graphs))]
+    return prepare_graphs(graphs, sources, f"TU dataset {name} in {folder}", degree_features)

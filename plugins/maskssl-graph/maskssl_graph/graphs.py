@@ -23,7 +23,7 @@ class NodeGraph:
     Attributes:
         x: [N, F] dense node features (the reconstruction target).
         edge_index: [2, E] edges, both directions and one self-loop per node.
-        y: [N] node labels.
+        y: [N] node labels, or None for a graph without labels (pretraining only).
         masks: split name ("train", "val", "test") -> bool [N].
         sparse: ``x`` as ``SparseRows`` when less than ``SPARSE_BELOW`` of it is non-zero, else None.
         labelled: [S] the nodes a fine-tuning batch classifies (a split's nodes), or None in pretraining.
@@ -31,14 +31,14 @@ class NodeGraph:
 
     x: Tensor
     edge_index: Tensor
-    y: Tensor
+    y: Tensor | None
     masks: dict[str, Tensor]
     sparse: SparseRows | None = field(default=None)
     labelled: Tensor | None = field(default=None)
 
     @classmethod
     def from_data(cls, data: Data) -> NodeGraph:
-        """From a torch-geometric Data with x, edge_index (self-loops included), y and train/val/test masks."""
+        """From a torch-geometric Data with x, edge_index (self-loops included), y (or None), train/val/test masks."""
         rows = SparseRows.from_dense(data.x)
         return cls(
             x=data.x,
@@ -64,7 +64,7 @@ class NodeGraph:
         return NodeGraph(
             x=self.x.to(device),
             edge_index=self.edge_index.to(device),
-            y=self.y.to(device),
+            y=self.y.to(device) if self.y is not None else None,
             masks={k: v.to(device) for k, v in self.masks.items()},
             sparse=self.sparse.to(device) if self.sparse is not None else None,
             labelled=self.labelled.to(device) if self.labelled is not None else None,

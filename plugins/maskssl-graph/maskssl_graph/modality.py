@@ -7,8 +7,9 @@ nodes) or ``batch`` [N] and ``num_graphs`` (graph tasks: pooled is one readout p
 ``N - int(N * (1 - ratio))`` nodes of the batch; GraphMAE hides ``int(ratio * N)``: the same for even
 N * ratio, one node more otherwise (Cora at 0.5: 1354 both ways).
 
-Node tasks (Planetoid, synthetic) train full-batch, one step per epoch (``train.batch_size=1``);
-graph tasks (TU datasets) train on mini-batches of ``train.batch_size`` graphs.
+Node tasks (Planetoid, synthetic, a user's .npz graph or registered Data) train full-batch, one step per
+epoch (``train.batch_size=1``); graph tasks (TU datasets, a user's graph files or registered Dataset) train
+on mini-batches of ``train.batch_size`` graphs. What ``data.dataset`` may name: ``sources``.
 """
 
 from __future__ import annotations
@@ -19,17 +20,17 @@ from typing import Any, ClassVar
 
 import torch
 from maskssl import Decoded, Decoder, Encoder, FeatureSet, Modality, Tokens, registry
-from maskssl.errors import ConfigError
+from maskssl.errors import ConfigError, DataError
 from maskssl.finetune.linear_head import PooledLinearHead, PooledLinearHeadConfig
 from sklearn.model_selection import StratifiedKFold
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from torch_geometric.data import Batch
 
-from maskssl_graph.datasets import is_node_task, load_node_graph, load_tu
 from maskssl_graph.graphs import GraphList, NodeGraph, SingleGraph
 from maskssl_graph.loss import scaled_cosine_error
 from maskssl_graph.pooling import READOUTS, Pooling
+from maskssl_graph.sources import is_node_task, load_source
 
 
 @dataclass
@@ -38,13 +39,19 @@ class GraphDataConfig:
 
     Attributes:
         dataset: "synthetic" (no files), a Planetoid graph ("Cora", "CiteSeer", "PubMed"; node
-            classification) or any TU dataset name ("MUTAG", "PROTEINS", ...; graph classification).
-        root: folder holding <dataset>/raw/ in torch-geometric's layout (not used by synthetic).
-        degree_features: TU datasets: one-hot degrees even when the graphs have node labels (GraphMAE's
-            deg4feat); graphs without node labels always get them.
-        seed: seed of the synthetic graph, and of the cross-validation folds of graph tasks.
+            classification), any TU dataset name ("MUTAG", "PROTEINS", ...; graph classification), a
+            user's files ("npz": one graph, node classification; "npz_folder", "tu_folder": graph
+            classification) or a name given to ``register_graph`` (see ``sources``).
+        root: folder holding <dataset>/raw/ in torch-geometric's layout; for "npz" the .npz file, for
+            "npz_folder" / "tu_folder" the folder of the files (not used by synthetic and registered graphs).
+        degree_features: TU datasets and a user's graphs: one-hot degrees even when the graphs have node
+            labels or features (GraphMAE's deg4feat); graphs without them always get them.
+        seed: seed of the synthetic graph, of the cross-validation folds of graph tasks and of the drawn
+            node split of a user's graph without masks.
         folds, fold: fine-tuning on graph tasks holds out fold ``fold`` (0-based) of a stratified
             ``folds``-fold split (seeded by ``seed``) as the test split; node tasks use the public split.
+        test_fraction, val_fraction: a user's node graph without train_mask / test_mask holds out this share
+            of each class for "test", and without val_mask this share of each class of the rest for "val".
     """
 
     dataset: str = "synthetic"
@@ -53,6 +60,8 @@ class GraphDataConfig:
     seed: int = 0
     folds: int = 10
     fold: int = 0
+    test_fraction: float = 0.2
+    val_fraction: float = 0.1
 
 
 @dataclass
@@ -109,14 +118,15 @@ class GraphModality(Modality):
             raise ConfigError(f"model.alpha={model.alpha} must be positive (GraphMAE uses 1 to 3)")
         if not 0 <= data.fold < data.folds or data.folds < 2:
             raise ConfigError(f"data.fold={data.fold} must be in [0, data.folds={data.folds}) and data.folds >= 2")
+        for key in ("test_fraction", "val_fraction"):
+            if not 0 < getattr(data, key) < 1:
+                raise ConfigError(f"data.{key}={getattr(data, key)} must be in (0, 1), e.g. 0.2")
         self.node_task = is_node_task(data.dataset)
 
     @cached_property
     def source(self) -> NodeGraph | GraphList:
         """The loaded data: one NodeGraph (node tasks) or a GraphList (graph tasks), read once."""
-        if self.node_task:
-            return load_node_graph(self.data.dataset, self.data.root, self.data.seed)
-        return load_tu(self.data.dataset, self.data.root, self.data.degree_features)
+        return load_source(self.data)
 
     @property
     def feature_dim(self) -> int:
@@ -134,6 +144,8 @@ class GraphModality(Modality):
         """Node tasks: the graph, classifying the nodes of the public ``split`` mask (``keep``: a subset of
         them). Graph tasks: the graphs of fold ``data.fold`` ("test") or of the other folds ("train")."""
         source = self.source
+        if not self._has_labels():
+            raise DataError(f"data.dataset={self.data.dataset} has no labels: fine-tuning needs {self._label_kind()}")
         if isinstance(source, NodeGraph):
             nodes = source.masks[split].nonzero().flatten()
             return SingleGraph(source.with_labelled(nodes if keep is None else nodes[keep]))
@@ -144,6 +156,14 @@ class GraphModality(Modality):
         if keep is not None:
             indices = indices[keep]
         return GraphList([source.graphs[i] for i in indices.tolist()])
+
+    def _has_labels(self) -> bool:
+        """Whether the data has class labels (a user's graphs may come without; they still pretrain)."""
+        source = self.source
+        return (source.y if isinstance(source, NodeGraph) else source[0].y) is not None
+
+    def _label_kind(self) -> str:
+        return "node labels y [N]" if self.node_task else "a graph label y per graph (or class sub-folders)"
 
     def sample_labels(self, dataset: Dataset) -> Tensor:
         """Labels of the labelled nodes (node tasks) or of the graphs (graph tasks)."""
@@ -172,7 +192,7 @@ class GraphModality(Modality):
             return Tokens(
                 inputs=graph.inputs,
                 targets=graph.x.unsqueeze(0),
-                labels=graph.y[sample],
+                labels=None if graph.y is None else graph.y[sample],
                 context={"edge_index": graph.edge_index, "sample": sample},
             )
         batch = batch.to(device)
@@ -212,15 +232,16 @@ class GraphModality(Modality):
         """Node tasks: every node's state from the whole, unmasked graph, split by the public masks, and
         "all" nodes. Graph tasks: the readout of every graph as "all"."""
         source = self.source
+        labelled = self._has_labels()
         if isinstance(source, NodeGraph):
             graph = source.to(device)
             states = self.features(encoder, self.tokenize(graph, device)).float()  # [N, D]
-            splits = {name: FeatureSet(states[m], graph.y[m]) for name, m in graph.masks.items()}
+            splits = {name: FeatureSet(states[m], graph.y[m] if labelled else None) for name, m in graph.masks.items()}
             return {**splits, "all": FeatureSet(states, graph.y)}
         features, labels = [], []
         for batch in DataLoader(source, batch_size=batch_size, shuffle=False, collate_fn=self.collate):
             tokens = self.tokenize(batch, device)
             features.append(self.features(encoder, tokens).float())
             labels.append(tokens.labels)
-        return {"all": FeatureSet(torch.cat(features), torch.cat(labels))}
+        return {"all": FeatureSet(torch.cat(features), torch.cat(labels) if labelled else None)}
 

@@ -87,7 +87,9 @@ def image_files(
         listing = list_images(root)
         kept = held_out_indices(listing.labels, test_fraction, split_seed, split)
         test_size = len(held_out_indices(listing.labels, test_fraction, split_seed, "test"))
-        note = describe_held_out(len(listing.files), test_size, test_fraction, split_seed, "image")
+        note = describe_held_out(
+            len(listing.files), test_size, test_fraction, split_seed, "image", labelled=bool(listing.classes)
+        )
         if not kept:
             raise DataError(
                 f"the {split} split of {root} is empty ({note}); raise data.test_fraction or add "

@@ -8,7 +8,7 @@ from typing import Literal
 from maskssl_pointcloud.augment import Augmentation
 from maskssl_pointcloud.ops import Backend
 
-DatasetName = Literal["procedural", "modelnet40_h5", "shapenet55", "scanobjectnn", "npz"]
+DatasetName = Literal["procedural", "modelnet40_h5", "shapenet55", "scanobjectnn", "npz", "folder"]
 
 
 @dataclass
@@ -17,9 +17,11 @@ class PointDataConfig:
 
     Attributes:
         dataset: procedural (generated, no files; the default), modelnet40_h5 (modelnet40_ply_hdf5_2048),
-            shapenet55 (Point-MAE's npy + split files), scanobjectnn (h5 files) or npz (packed arrays).
+            shapenet55 (Point-MAE's npy + split files), scanobjectnn (h5 files), npz (packed arrays) or
+            folder (your own .npy / .xyz / .ply / .off / .obj files, see ``maskssl_pointcloud.data.folder``).
         root: folder (or, for npz, file) the dataset is read from.
-        num_points: points per cloud (clouds with more keep a fixed subset, see the dataset readers).
+        num_points: points per cloud (clouds with more keep a fixed subset, see the dataset readers; folder
+            meshes are sampled uniformly by area).
         classes: relabel a labelled file dataset: these class names get labels 0..n-1 in this order,
             every other shape gets label n ("rest"). None keeps the dataset's own labels.
         variant: scanobjectnn split: obj_bg, obj_only or pb_t50_rs (the hardest, "augmentedrot_scale75").
@@ -30,6 +32,10 @@ class PointDataConfig:
         procedural_seed: the procedural set is a pure function of (seed, split, index).
         procedural_pose: upright (axis along y, random turn about it; aligned like ModelNet and ShapeNet)
             or any (uniformly random 3-D rotations: a harder, rotation-invariance task).
+        sample_seed: folder: a file's cloud (its point subset, or its mesh's surface samples) is a pure
+            function of (sample_seed, the file's path relative to root).
+        test_fraction: folder without train/ and test/ sub-folders: share of each class held out for "test".
+        split_seed: folder without train/ and test/ sub-folders: seed of that held-out split.
         limit: keep only the first N clouds of each split.
         augment: augmentations of pretraining batches (``maskssl_pointcloud.augment``), applied in this order.
     """
@@ -44,6 +50,9 @@ class PointDataConfig:
     procedural_noise: float = 0.01
     procedural_seed: int = 0
     procedural_pose: Literal["upright", "any"] = "upright"
+    sample_seed: int = 0
+    test_fraction: float = 0.1
+    split_seed: int = 0
     limit: int | None = None
     augment: list[Augmentation] = field(default_factory=lambda: ["scale_translate"])
 

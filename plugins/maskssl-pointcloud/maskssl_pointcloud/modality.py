@@ -12,7 +12,7 @@ import torch
 from maskssl import Decoded, Decoder, Encoder, Modality, Tokens, registry
 from maskssl.errors import ConfigError
 from torch import Tensor, nn
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
 from maskssl_pointcloud.augment import augment
 from maskssl_pointcloud.config import PointDataConfig, PointModelConfig
@@ -25,7 +25,7 @@ class PointCloudModality(Modality):
     """Clouds as G groups of k points: targets are each group's coordinates relative to its centre [B, G, k*3].
 
     Tokens: ``inputs`` groups [B, G, k, 3], ``targets`` the same flattened [B, G, k*3], ``positions``
-    centres [B, G, 3], ``labels`` [B].
+    centres [B, G, 3], ``labels`` [B] (None for a folder of unlabelled clouds).
 
     Augmentation (``data.augment``) belongs to training (pretraining and fine-tuning): ``tokenize`` applies
     it only while autograd records, that is in the training loop's forward pass. Evaluation runs under
@@ -80,8 +80,19 @@ class PointCloudModality(Modality):
         """(xyz float32 [num_points, 3], label int) samples of ``split``; see ``maskssl_pointcloud.data``."""
         return build_point_dataset(self.data, split)
 
+    def finetune_dataset(self, split: str, keep: Tensor | None = None) -> Dataset:
+        """As ``build_dataset`` (``keep``: indices to keep), but unlabelled clouds are a DataError."""
+        dataset = build_point_dataset(self.data, split, require_labels=True)
+        return dataset if keep is None else Subset(dataset, keep.tolist())
+
+    def collate(self, samples: list[Any]) -> tuple[Tensor, Tensor | None]:
+        """(points [B, N, 3], labels [B]); labels None when the samples' labels are None (unlabelled)."""
+        if samples and samples[0][1] is None:
+            return torch.stack([points for points, _ in samples]), None
+        return torch.utils.data.default_collate(samples)
+
     def tokenize(self, batch: Any, device: torch.device) -> Tokens:
-        """batch (points [B, N, 3], labels [B]) -> Tokens of G groups of k points, on ``device``."""
+        """batch (points [B, N, 3], labels [B] or None) -> Tokens of G groups of k points, on ``device``."""
         points, labels = batch
         points = points.to(device, non_blocking=True).float()
         if self.data.augment and torch.is_grad_enabled():
@@ -89,9 +100,9 @@ class PointCloudModality(Modality):
         centres, groups = group_points(
             points, self.model.num_groups, self.model.group_size, backend=self.model.backend
         )  # [B, G, 3], [B, G, k, 3]
-        return Tokens(
-            inputs=groups, targets=groups.flatten(2), positions=centres, labels=labels.to(device, non_blocking=True)
-        )
+        if labels is not None:
+            labels = labels.to(device, non_blocking=True)
+        return Tokens(inputs=groups, targets=groups.flatten(2), positions=centres, labels=labels)
 
     def build_encoder(self, section: dict[str, Any]) -> Encoder:
         """The ``encoder`` section as it is (the encoder needs nothing from the data)."""

@@ -18,11 +18,16 @@ from maskssl_pointcloud.data.files import (
     read_scanobjectnn,
     require_root,
 )
+from maskssl_pointcloud.data.folder import build_folder_dataset
 from maskssl_pointcloud.data.procedural import ProceduralShapes
 
 
-def build_point_dataset(data: PointDataConfig, split: str) -> Dataset:
-    """(xyz float32 [num_points, 3], label int) samples of ``split`` ("train" or "test")."""
+def build_point_dataset(data: PointDataConfig, split: str, require_labels: bool = False) -> Dataset:
+    """(xyz float32 [num_points, 3], label int) samples of ``split`` ("train" or "test").
+
+    Only a folder without class sub-folders has unlabelled samples (label None); ``require_labels`` makes
+    that a DataError (fine-tuning).
+    """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if data.dataset == "procedural":
@@ -39,6 +44,8 @@ def build_point_dataset(data: PointDataConfig, split: str) -> Dataset:
         if data.classes is not None:
             shapenet.labels = relabel(shapenet.labels, shapenet.classes, data.classes)
         dataset = shapenet
+    elif data.dataset == "folder":
+        dataset = build_folder_dataset(data, split, require_labels)
     else:
         if data.dataset == "modelnet40_h5":
             points, labels, names = read_modelnet40_h5(require_root(data.root, data.dataset, MODELNET_LAYOUT), split)

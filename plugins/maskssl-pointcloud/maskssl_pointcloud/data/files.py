@@ -30,6 +30,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from maskssl_pointcloud.data.arrays import normalize_cloud
+from maskssl_pointcloud.data.sampling import fixed_subset
 
 MODELNET_LAYOUT = (
     "download and unzip modelnet40_ply_hdf5_2048.zip so that <root> holds ply_data_train0.h5 ... ply_data_test1.h5 "
@@ -165,8 +166,6 @@ class ShapeNet55(Dataset):
         except (OSError, ValueError) as exc:
             message = f"cannot read {path} ({type(exc).__name__}: {exc}); replace it with an intact copy"
             raise DataError(message) from exc
-        if len(cloud) < self.num_points:
-            raise DataError(f"{path} has {len(cloud)} points, fewer than data.num_points={self.num_points}")
         check_finite(cloud, "point coordinates", str(path), unit="point")
-        subset = np.random.default_rng(index).choice(len(cloud), self.num_points, replace=False)
-        return torch.from_numpy(normalize_cloud(cloud[subset])), int(self.labels[index])
+        subset = fixed_subset(cloud, self.num_points, np.random.default_rng(index), str(path))
+        return torch.from_numpy(normalize_cloud(subset)), int(self.labels[index])
