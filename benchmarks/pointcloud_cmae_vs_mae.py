@@ -25,7 +25,7 @@ from maskssl.build import load_config
 from maskssl.engine.device import select_device
 from maskssl.engine.loop import train
 from maskssl.eval.evaluate import evaluate
-from maskssl.eval.pretrained import load_pretrained
+from maskssl.pretrained import load_pretrained
 from summary import results_table, write_results
 
 REPO = Path(__file__).resolve().parents[1]

@@ -25,7 +25,7 @@ import maskssl
 from maskssl.engine.device import select_device
 from maskssl.eval.evaluate import evaluate
 from maskssl.eval_config import EvalConfig, ProbeSettings
-from maskssl.eval.pretrained import load_pretrained
+from maskssl.pretrained import load_pretrained
 from maskssl.eval.spectrum import plot_spectrum
 
 REPO = Path(__file__).resolve().parents[1]

@@ -30,7 +30,7 @@ from torch import Tensor
 import maskssl
 from maskssl.engine.device import select_device
 from maskssl.eval.plotting import new_figure
-from maskssl.eval.pretrained import Pretrained, load_pretrained
+from maskssl.pretrained import Pretrained, load_pretrained
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -35,7 +35,7 @@ from maskssl.engine.device import select_device
 from maskssl.eval.evaluate import run_protocol
 from maskssl.eval_config import EvalConfig
 from maskssl.eval.plotting import new_figure
-from maskssl.eval.pretrained import Pretrained, load_pretrained
+from maskssl.pretrained import Pretrained, load_pretrained
 from maskssl.eval.spectrum import effective_rank, singular_values
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from typing import Any
 from maskssl import registry
 from maskssl.config import RunConfig, from_mapping, load_yaml, parse_overrides, resolve
 from maskssl.errors import ConfigError
-from maskssl.eval.probe import OnlineProbe
+from maskssl.online_probe import OnlineProbe
 from maskssl.interfaces import Modality
 from maskssl.model import MaskedAutoencoder
 

@@ -282,7 +282,7 @@ def _eval(args: argparse.Namespace) -> int:
 
     from maskssl.engine.device import select_device, set_cpu_threads
     from maskssl.eval.evaluate import evaluate, format_table, summary_rows
-    from maskssl.eval.pretrained import load_pretrained
+    from maskssl.pretrained import load_pretrained
     from maskssl.eval.spectrum import plot_spectrum
 
     for spec in args.imports:

@@ -25,7 +25,7 @@ from maskssl.build import build_modality
 from maskssl.config import RunConfig, from_mapping
 from maskssl.errors import CheckpointError, MaskSSLError, WriteError
 from maskssl.files import explain_os_error, write_atomic, write_text_atomic
-from maskssl.eval.pretrained import load_pretrained
+from maskssl.pretrained import load_pretrained
 from maskssl.export_timm import TIMM_FORMAT, timm_export
 from maskssl.weights import EXPORT_FORMAT, PretrainedSource
 from maskssl.interfaces import Encoder

@@ -76,7 +76,7 @@ def test_export_writes_safetensors_that_load_back_into_the_encoder(toy_run: Path
     import torch
 
     import tests.toy  # noqa: F401  (the toy modality must be registered to rebuild the encoder)
-    from maskssl.eval.pretrained import load_pretrained
+    from maskssl.pretrained import load_pretrained
     from maskssl.export import load_encoder
 
     result = run("export", str(toy_run), "--import", TOY, "--out", str(tmp_path / "enc.safetensors"))

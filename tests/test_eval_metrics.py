@@ -13,7 +13,8 @@ from torch import Tensor
 from maskssl.errors import MaskSSLError
 from maskssl.eval.geometry import alignment, uniformity
 from maskssl.eval.knn import knn_accuracy, knn_classify
-from maskssl.eval.probe import OnlineProbe, ProbeResult, linear_probe
+from maskssl.eval.probe import ProbeResult, linear_probe
+from maskssl.online_probe import OnlineProbe
 from maskssl.eval.spectrum import effective_rank, plot_spectrum, singular_values
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

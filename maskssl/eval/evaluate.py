@@ -26,7 +26,7 @@ from maskssl.eval.features import extract_features, masked_view_features
 from maskssl.eval.geometry import alignment, uniformity
 from maskssl.eval.knn import knn_accuracy
 from maskssl.eval.logreg import logreg_over_seeds
-from maskssl.eval.pretrained import Pretrained
+from maskssl.pretrained import Pretrained
 from maskssl.eval.probe import linear_probe
 from maskssl.eval.spectrum import effective_rank, singular_values
 from maskssl.eval.svm import svm_cross_validation

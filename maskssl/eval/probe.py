@@ -1,4 +1,4 @@
-"""Linear probing of frozen features, as MAE's protocol, and U-MAE's online probe during pretraining.
+"""Linear probing of frozen features, as MAE's protocol (the head: ``maskssl.online_probe.probe_head``).
 
 MAE (He et al. 2021) probes a frozen encoder with a linear head on its [CLS] feature, standardised by a
 ``BatchNorm1d(D, affine=False, eps=1e-6)``; the head's weight is drawn from a truncated normal with std
@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from maskssl.engine.schedule import lr_at
 from maskssl.eval_config import ProbeSettings
+from maskssl.online_probe import probe_head
 
 WARMUP_FRACTION = 0.1
 
@@ -33,14 +34,6 @@ class ProbeResult:
     test_accuracy: float
     epochs: int
     lr: float
-
-
-def probe_head(feature_dim: int, num_classes: int, generator: torch.Generator | None = None) -> nn.Sequential:
-    """MAE's probe: BatchNorm1d(D, affine=False, eps=1e-6) then Linear(D, C), weight trunc-normal 0.01, bias 0."""
-    linear = nn.Linear(feature_dim, num_classes)
-    nn.init.trunc_normal_(linear.weight, std=0.01, generator=generator)
-    nn.init.zeros_(linear.bias)
-    return nn.Sequential(nn.BatchNorm1d(feature_dim, affine=False, eps=1e-6), linear)
 
 
 @torch.no_grad()
@@ -123,22 +116,3 @@ def linear_probe(
         epochs=epochs,
         lr=peak_lr,
     )
-
-
-class OnlineProbe(nn.Module):
-    """U-MAE's online linear probe: trained on detached encoder features alongside pretraining.
-
-    The same head as :func:`probe_head` (BatchNorm1d without affine, then Linear); the features are
-    detached inside ``forward`` so its loss never reaches the encoder.
-    """
-
-    def __init__(self, feature_dim: int, num_classes: int) -> None:
-        super().__init__()
-        self.head = probe_head(feature_dim, num_classes)
-
-    def forward(self, features: Tensor, labels: Tensor) -> tuple[Tensor, Tensor]:
-        """features: [B, D]; labels: [B]. Returns (cross-entropy scalar, accuracy in percent, a float tensor)."""
-        logits = self.head(features.detach().float())  # [B, C]
-        loss = F.cross_entropy(logits, labels.long())
-        accuracy = (logits.detach().argmax(dim=1) == labels).float().mean() * 100.0
-        return loss, accuracy

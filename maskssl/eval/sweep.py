@@ -20,7 +20,7 @@ from maskssl.engine.loop import train
 from maskssl.eval.evaluate import evaluate
 from maskssl.eval_config import EvalConfig
 from maskssl.eval.plotting import new_figure
-from maskssl.eval.pretrained import load_pretrained
+from maskssl.pretrained import load_pretrained
 
 COLUMNS = ("ratio", "loss", "linear_probe", "knn", "effective_rank", "alignment", "uniformity")
 

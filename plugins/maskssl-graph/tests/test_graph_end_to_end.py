@@ -9,7 +9,7 @@ import torch
 from maskssl import load_config, train
 from maskssl.eval.evaluate import evaluate, summary_rows
 from maskssl.eval_config import EvalConfig, LogregSettings
-from maskssl.eval.pretrained import load_pretrained
+from maskssl.pretrained import load_pretrained
 
 from graph_files import path, star, write_tu
 

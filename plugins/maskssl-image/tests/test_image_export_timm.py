@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from maskssl import MaskSSLError, Tokens, load_config, train
-from maskssl.eval.pretrained import load_pretrained
+from maskssl.pretrained import load_pretrained
 from maskssl.export import load_encoder, export_encoder
 from maskssl.export_timm import timm_kwargs, timm_state_dict
 from maskssl_image.encoder import ViTEncoder

@@ -11,7 +11,7 @@ from maskssl.build import load_config
 from maskssl.engine.loop import train
 from maskssl.eval.evaluate import evaluate
 from maskssl.eval_config import EvalConfig, KnnSettings, ProbeSettings
-from maskssl.eval.pretrained import load_pretrained
+from maskssl.pretrained import load_pretrained
 
 REPO = Path(__file__).resolve().parents[3]
 TINY = [
