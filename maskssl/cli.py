@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="pretrain a masked autoencoder")
     train.add_argument("--modality", help="modality plugin to train (see 'maskssl plugins list'); default: image")
-    train.add_argument("--config", type=Path, help="YAML recipe (see configs/)")
+    train.add_argument("--config", type=Path, help="YAML recipe: a file, or an installed recipe's name (maskssl config list)")
     train.add_argument("--out", type=Path, help="run directory (default: runs/<modality>-<time>)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     train.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     finetune = commands.add_parser("finetune", help="fine-tune a pretrained encoder for classification")
     finetune.add_argument("pretrained", type=Path, metavar="PRETRAINED",
                           help="pretraining run directory, checkpoint (.pt) or export (.safetensors)")
-    finetune.add_argument("--config", type=Path, help="YAML fine-tuning recipe (see configs/)")
+    finetune.add_argument("--config", type=Path, help="YAML fine-tuning recipe: a file or an installed recipe's name (maskssl config list)")
     finetune.add_argument("--out", type=Path, help="run directory (default: runs/finetune-<modality>-<time>)")
     finetune.add_argument("--random-init", action="store_true",
                           help="train the same recipe from random weights (finetune.random_init=true)")
@@ -106,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
                                                    "where it came from (default, recipe, file, override)")
     _add_recipe_options(show)
     _add_import_option(show)
+    config_commands.add_parser("list", help="the recipes the installed plugins ship, by the name --config takes")
 
     data = commands.add_parser("data", help="inspect a run's datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
@@ -126,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
 def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     """--modality, --config and key=value overrides: what ``load_config`` resolves a run's config from."""
     parser.add_argument("--modality", help="modality plugin (default: image)")
-    parser.add_argument("--config", type=Path, help="YAML recipe (see configs/)")
+    parser.add_argument("--config", type=Path, help="YAML recipe: a file, or an installed recipe's name (maskssl config list)")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=5")
 
 
@@ -344,6 +345,20 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_list() -> int:
+    from maskssl.recipes import description, installed_recipes
+
+    recipes = installed_recipes()
+    if not recipes:
+        print("no installed plugin ships recipes (pip install maskssl-image, maskssl-graph or maskssl-pointcloud)")
+        return 0
+    width = max(len(name) for name in recipes)
+    for name, path in recipes.items():
+        print(f"{name:<{width}}  {description(path)}")
+    print(f"\nuse one with --config NAME, e.g. maskssl train --config {next(iter(recipes))}")
+    return 0
+
+
 def _config_show(args: argparse.Namespace) -> int:
     from maskssl.config_show import layers, show
 
@@ -416,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "data":
             return _data_check(args)
         if args.command == "config":
-            return _config_show(args)
+            return _config_list() if args.config_command == "list" else _config_show(args)
         return _plugins_list(args.check)
     except TrainingInterrupted as exc:
         print(f"maskssl: {exc}", file=sys.stderr)

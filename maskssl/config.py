@@ -32,6 +32,7 @@ import yaml
 from maskssl.errors import ConfigError
 from maskssl.eval_config import EvalConfig, check_eval
 from maskssl.files import write_text_atomic
+from maskssl.recipes import resolve_recipe
 from maskssl.typecheck import coerce
 
 D = TypeVar("D")
@@ -169,8 +170,9 @@ def load_yaml(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]
 
     ``_base_: other.yaml`` (a path relative to the file) inherits: the base is read first (its own
     ``_base_`` too) and the file's keys are merged over it, mappings recursively. A cycle is an error.
+    ``path`` may also name an installed recipe (``graph/cora``, ``maskssl.recipes``).
     """
-    path = Path(path)
+    path = resolve_recipe(path) if not _chain else Path(path)
     if path.resolve() in _chain:
         cycle = " -> ".join(str(p) for p in (*_chain, path.resolve()))
         raise ConfigError(f"config file '{path}': {BASE_KEY} forms a cycle ({cycle})")
@@ -186,7 +188,7 @@ def load_yaml(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]
 def _read_yaml(path: Path) -> dict[str, Any]:
     """One YAML file as a mapping (no inheritance)."""
     if not path.is_file():
-        raise ConfigError(f"config file '{path}' does not exist; pass the path of a YAML recipe (see configs/)")
+        raise ConfigError(f"config file '{path}' does not exist; pass the path of a YAML recipe (maskssl config list)")
     try:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
