@@ -1,11 +1,13 @@
 """The four pieces every masked autoencoder is made of, and the plugin face of a modality.
 
-Shapes used throughout (B = batch, L = tokens per sample, V = masked views, D = feature width):
+Shapes used throughout: B = batch, L = tokens per sample, Q = encoder sequence length (e.g. 1 + visible
+tokens), N = samples the pooled features describe (N = B for images and clouds; the sampled nodes of one
+graph), V = masked views, D = feature width:
 
     Tokens.targets   [B, L, T]   what the decoder must predict per token (T values per token)
     mask             [B, L] bool True = hidden (MAE's "1 = removed")
-    Encoded.latent   [B, S, D]   encoder states; S is encoder-specific (e.g. 1 + visible tokens)
-    Encoded.pooled   [S, D]      one row per sample (image, graph, or sampled node); regularizers read it
+    Encoded.latent   [B, Q, D]   encoder states (Q is encoder-specific)
+    Encoded.pooled   [N, D]      one row per sample (image, graph, or sampled node); regularizers read it
     Decoded.prediction [B, L, T] prediction for every token (the loss reads the hidden ones)
     Decoded.hidden   [B, L, Dd]  decoder states per token, before the prediction head
 
@@ -35,7 +37,7 @@ class Tokens:
         targets: [B, L, T] reconstruction target of each token.
         positions: [B, L, P] per-token positions (patch coordinates, group centres) or None.
         grid: the tokens' spatial layout when they form a grid, e.g. (H/p, W/p), for structured maskers.
-        labels: [S] class labels of the samples ``Encoded.pooled`` describes, when the dataset has them
+        labels: [N] class labels of the samples ``Encoded.pooled`` describes, when the dataset has them
             (the online probe and evaluation read them), else None.
         context: anything else the modality's encoder or loss needs (edge indices, ...).
         sample_keys: [B] int64, set by the training loop: each sample's identity in the global batch of
@@ -69,9 +71,9 @@ class Encoded:
     """Encoder output for one masked view.
 
     Attributes:
-        latent: [B, S, D] encoder states handed to the decoder.
-        pooled: [S, D], one row per sample (image, graph, or sampled node), the input of sample-level
-            regularizers; S = B when the samples are the batch's items.
+        latent: [B, Q, D] encoder states handed to the decoder (Q: the encoder's sequence length).
+        pooled: [N, D], one row per sample (image, graph, or sampled node), the input of sample-level
+            regularizers; N = B when the samples are the batch's items.
     """
 
     latent: Tensor
@@ -235,8 +237,8 @@ class Modality(ABC):
     """Overrides of the fine-tuning defaults for ``maskssl finetune`` on this modality's pretrained runs."""
 
     def build_head(self, encoder: Encoder, num_classes: int, options: Any) -> nn.Module:
-        """The classification head: ``head(encoded, tokens) -> logits [S, num_classes]``, one row per label
-        of ``tokens.labels`` [S]. ``encoded`` is ``encoder(tokens, None)``; ``options`` a ``head_config``."""
+        """The classification head: ``head(encoded, tokens) -> logits [N, num_classes]``, one row per label
+        of ``tokens.labels`` [N]. ``encoded`` is ``encoder(tokens, None)``; ``options`` a ``head_config``."""
         raise NotImplementedError(f"the {self.name} modality does not support fine-tuning (it has no head)")
 
     def sample_labels(self, dataset: Dataset) -> Tensor:

@@ -8,8 +8,8 @@ from maskssl.interfaces import Encoder, Tokens
 
 
 class Classifier(nn.Module):
-    """``forward(tokens) -> logits [S, C]``: ``head(encoder(tokens, None), tokens)``, one row per label of
-    ``tokens.labels`` [S] (the samples of a batch, or the labelled nodes of a graph)."""
+    """``forward(tokens) -> logits [N, C]``: ``head(encoder(tokens, None), tokens)``, one row per label of
+    ``tokens.labels`` [N] (the samples of a batch, or the labelled nodes of a graph)."""
 
     def __init__(self, encoder: Encoder, head: nn.Module) -> None:
         super().__init__()

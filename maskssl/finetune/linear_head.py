@@ -25,7 +25,7 @@ class PooledLinearHeadConfig:
 
 
 class PooledLinearHead(nn.Module):
-    """encoded.pooled [S, D] -> logits [S, C]."""
+    """encoded.pooled [N, D] -> logits [N, C]."""
 
     def __init__(self, embed_dim: int, num_classes: int, options: PooledLinearHeadConfig | None = None) -> None:
         super().__init__()

@@ -101,7 +101,7 @@ class FinetuneTask(Task):
     def prepare(
         self, batch: Any, device: torch.device, generator: torch.Generator, sample_keys: torch.Tensor
     ) -> tuple[Tokens, torch.Tensor]:
-        """(tokens with mixed inputs, targets [S] or soft targets [S, C])."""
+        """(tokens with mixed inputs, targets [N] or soft targets [N, C])."""
         tokens = self.modality.tokenize(batch, device)
         if tokens.labels is None:
             raise DataError(f"the {self.config.modality} train split has no labels; fine-tuning needs labelled data")

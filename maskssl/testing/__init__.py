@@ -15,7 +15,7 @@ on ``available_devices()``: the CPU, plus CUDA when ``torch.cuda.is_available()`
 part is skipped (no error, no warning), or choose with ``devices=[...]``.
 
 Shapes (``maskssl.interfaces``): mask bool [B, L] with exactly ``num_hidden(L)`` True per row,
-``Encoded.latent`` [B, S, D] and ``pooled`` [S, D] with D = ``encoder.embed_dim``,
+``Encoded.latent`` [B, Q, D] and ``pooled`` [N, D] with D = ``encoder.embed_dim``,
 ``Decoded.prediction`` [B, L, T] like ``Tokens.targets`` and ``hidden`` [B, L, Dd], regularizer and
 loss outputs 0-dim float tensors.
 """

@@ -33,18 +33,18 @@ def default_masker() -> Masker:
 
 
 def check_encoded(encoded: object, embed_dim: int, tokens: Tokens, component: str) -> Encoded:
-    """``encoded`` is an Encoded with latent [B, S, D] and pooled [S', D] (S' = labels' length when the
+    """``encoded`` is an Encoded with latent [B, Q, D] and pooled [N, D] (N = labels' length when the
     batch has labels), D = ``embed_dim``, float, finite, on the tokens' device."""
     if not isinstance(encoded, Encoded):
         raise fail(component, "returns Encoded", f"forward returned a {type(encoded).__name__}",
-                   "return maskssl.Encoded(latent=[B, S, D], pooled=[S, D])")
-    fix = f"return latent [B, S, D] and pooled [S, D] with D = encoder.embed_dim = {embed_dim}"
+                   "return maskssl.Encoded(latent=[B, Q, D], pooled=[N, D])")
+    fix = f"return latent [B, Q, D] and pooled [N, D] with D = encoder.embed_dim = {embed_dim}"
     expect_tensor(encoded.latent, component, "Encoded shapes", "Encoded.latent",
                   [("B", tokens.batch_size), ("S", None), ("D", embed_dim)], "float", tokens.device, fix)
     rows = tokens.labels.shape[0] if isinstance(tokens.labels, Tensor) else None
     expect_tensor(encoded.pooled, component, "Encoded shapes", "Encoded.pooled",
                   [("S", rows), ("D", embed_dim)], "float", tokens.device,
-                  fix + "; pooled has one row per sample that Tokens.labels [S] describes")
+                  fix + "; pooled has one row per sample that Tokens.labels [N] describes")
     return encoded
 
 
@@ -71,7 +71,7 @@ def check_encoder(
         name: the registered name, for messages.
 
     Checked on every device, in train mode with the global RNG seeded: ``forward(tokens, mask)`` gives
-    latent [B, S, D] and pooled [S, D] with D = ``embed_dim`` (``check_encoded``); the same seed gives
+    latent [B, Q, D] and pooled [N, D] with D = ``embed_dim`` (``check_encoded``); the same seed gives
     the same output; a second mask works too; pooled is differentiable and a loss on latent and pooled
     reaches every trainable parameter with a finite gradient. In eval mode: ``forward(tokens, None)``
     (nothing hidden, feature extraction) gives the same shapes, twice the same.

@@ -23,10 +23,10 @@ from maskssl.testing.tensors import expect_close, expect_gradients, expect_tenso
 
 def check_tokens(tokens: object, component: str, device: torch.device) -> Tokens:
     """``tokens`` is Tokens on ``device``: targets float [B, L, T]; positions [B, L, P] or None; grid None
-    or sizes whose product is L; labels integer [S] or None; context a dict."""
+    or sizes whose product is L; labels integer [N] or None; context a dict."""
     if not isinstance(tokens, Tokens):
         raise fail(component, "tokenize returns Tokens", f"got a {type(tokens).__name__}", "return maskssl.Tokens")
-    fix = "see maskssl.Tokens: targets [B, L, T], positions [B, L, P], labels [S], all on the given device"
+    fix = "see maskssl.Tokens: targets [B, L, T], positions [B, L, P], labels [N], all on the given device"
     targets = expect_tensor(tokens.targets, component, "Tokens shapes", "Tokens.targets",
                             [("B", None), ("L", None), ("T", None)], "float", device, fix)
     if min(targets.shape) < 1:
@@ -111,7 +111,7 @@ def _check_features(case: ModalityCase, device: torch.device, component: str) ->
 
 
 def _check_head(case: ModalityCase, device: torch.device, component: str, num_classes: int = 3) -> None:
-    """The fine-tuning head, when the modality has one: logits [S, C], one row per label, and gradients."""
+    """The fine-tuning head, when the modality has one: logits [N, C], one row per label, and gradients."""
     modality, encoder = case.modality, case.model.encoder
     if type(modality).build_head is Modality.build_head:
         return  # no fine-tuning support: maskssl finetune says so
@@ -127,7 +127,7 @@ def _check_head(case: ModalityCase, device: torch.device, component: str, num_cl
                      lambda: head(encoder(tokens, None), tokens))
         rows = tokens.labels.shape[0] if tokens.labels is not None else tokens.batch_size
         expect_tensor(logits, component, "fine-tuning head", "the head's logits", [("S", rows), ("C", num_classes)],
-                      "float", device, "return logits [S, num_classes], one row per label of tokens.labels")
+                      "float", device, "return logits [N, num_classes], one row per label of tokens.labels")
         logits.float().square().mean().backward()
         expect_gradients(head, component, "the head's logits")
 
@@ -156,7 +156,7 @@ def check_modality(
     masker passes ``check_mask`` on them, its encoder ``check_encoder`` and each decoder ``check_decoder``;
     the composite ``MaskedAutoencoder`` (``maskssl.build.build_model``) gives a finite scalar loss and
     terms, the same loss for the same seed, and a gradient to every trainable parameter; ``features``
-    gives [N, D]; a fine-tuning head (``build_head``, when the modality has one) gives logits [S, C], one
+    gives [N, D]; a fine-tuning head (``build_head``, when the modality has one) gives logits [N, C], one
     row per label, with a gradient to each of its parameters. Returns the case, for further checks of your own.
     """
     case = build_case(modality, overrides, batch_size=batch_size, seed=seed)
