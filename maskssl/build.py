@@ -53,6 +53,12 @@ def load_config(
 def build_modality(config: RunConfig) -> Modality:
     """The modality plugin named by the config, with its ``data`` and ``model`` sections checked."""
     cls = registry.get("modality", config.modality)
+    if getattr(cls, "name", None) != config.modality:
+        raise ConfigError(
+            f"the modality registered as '{config.modality}' ({cls.__module__}.{cls.__qualname__}) calls itself "
+            f"{getattr(cls, 'name', None)!r}: set its class attribute name = '{config.modality}' (the name of its "
+            f"entry point or registration)"
+        )
     data = from_mapping(cls.data_config, config.data, "data")
     model = from_mapping(cls.model_config, config.model, "model")
     return cls(data, model)

@@ -314,3 +314,14 @@ def test_missing_requirements_come_from_metadata(tmp_path: Path) -> None:
         sys.path.remove(str(tmp_path))
         importlib.invalidate_caches()
     assert registry.missing_requirements("maskssl") == []
+
+
+def test_a_modality_whose_name_differs_from_its_registration_is_named(local_names: list[tuple[str, str]]) -> None:
+    from maskssl.build import build_modality, load_config
+
+    from tests.toy import ToyModality
+
+    registry.register("modality", "toy_alias")(ToyModality)
+    local_names.append(("modality", "toy_alias"))
+    with pytest.raises(ConfigError, match=r"registered as 'toy_alias' .*calls itself 'toy': set its class attribute"):
+        build_modality(load_config("toy_alias"))
