@@ -19,7 +19,7 @@ from maskssl import Decoded, Encoded, Masker, Regularizer, Tokens, ViewOutput, r
 from maskssl.testing import (
     ConformanceError,
     available_devices,
-    build_case,
+    check_component,
     check_decoder,
     check_encoder,
     check_mask,
@@ -47,15 +47,6 @@ def installed(kind: str) -> list[str]:
     return sorted({ep.name for ep in metadata.entry_points(group=registry.GROUPS[kind])})
 
 
-def host(kind: str, name: str) -> tuple[str, list[str]]:
-    """A modality from the same distribution as component ``name``, and overrides that select it."""
-    distribution = registry.entries(kind)[name].distribution
-    hosts = [m for m in installed("modality") if registry.entries("modality")[m].distribution == distribution]
-    if not hosts:
-        pytest.fail(f"{kind} '{name}' ({distribution}) has no modality in its distribution to be built by")
-    return hosts[0], [*TINY.get(hosts[0], []), f"{kind}.name={name}"]
-
-
 # ---- every installed component passes ---------------------------------------------------------------------
 
 
@@ -75,20 +66,9 @@ def test_installed_modality_conforms(name: str) -> None:
     assert case.name == name and case.config.modality == name
 
 
-@pytest.mark.parametrize("name", installed("encoder"))
-def test_installed_encoder_conforms(name: str) -> None:
-    modality, overrides = host("encoder", name)
-    case = build_case(modality, overrides)
-    assert case.config.encoder["name"] == name
-    check_encoder(case.model.encoder, case.tokens, masker=case.model.masker, name=name)
-
-
-@pytest.mark.parametrize("name", installed("decoder"))
-def test_installed_decoder_conforms(name: str) -> None:
-    modality, overrides = host("decoder", name)
-    case = build_case(modality, overrides)
-    assert case.config.decoder["name"] == name
-    check_decoder(case.model.decoders[0], case.model.encoder, case.tokens, masker=case.model.masker, name=name)
+@pytest.mark.parametrize(("kind", "name"), [(kind, name) for kind in ("encoder", "decoder") for name in installed(kind)])
+def test_installed_encoder_or_decoder_conforms_inside_a_modality_of_its_distribution(kind: str, name: str) -> None:
+    check_component(kind, name, TINY)
 
 
 def test_the_core_and_its_plugins_are_all_covered() -> None:

@@ -8,6 +8,9 @@
     def test_my_modality():
         check_modality("signal", ["encoder.depth=1"])     # data, tokens, encoder, decoders, loss, gradients
 
+Or all of a distribution's entry points at once: ``check_component(kind, name)`` for each
+``distribution_components("my-plugin")``, or the pytest plugin ``maskssl.testing.pytest_plugin``.
+
 Every check raises ``ConformanceError`` (an AssertionError) naming the component, the property it
 breaks and the fix. Components given by name are built through the registry exactly as a run builds
 them (``maskssl.registry.create``, ``maskssl.build.build_modality`` / ``build_model``). Every check runs
@@ -21,6 +24,7 @@ loss outputs 0-dim float tensors.
 """
 
 from maskssl.testing.case import ModalityCase, build_case
+from maskssl.testing.components import check_component, distribution_components
 from maskssl.testing.decoder import check_decoded, check_decoder
 from maskssl.testing.encoder import check_encoded, check_encoder
 from maskssl.testing.errors import ConformanceError
@@ -34,6 +38,7 @@ __all__ = [
     "ModalityCase",
     "available_devices",
     "build_case",
+    "check_component",
     "check_decoded",
     "check_decoder",
     "check_encoded",
@@ -43,6 +48,7 @@ __all__ = [
     "check_modality",
     "check_regularizer",
     "check_tokens",
+    "distribution_components",
     "make_tokens",
     "make_views",
     "to_device",

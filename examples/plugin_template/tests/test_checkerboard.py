@@ -15,10 +15,6 @@ def tokens(batch: int, length: int, grid: tuple[int, ...] | None) -> Tokens:
     return Tokens(inputs=None, targets=torch.zeros(batch, length, 1), grid=grid)
 
 
-def test_conforms_by_name() -> None:
-    check_masker("checkerboard")  # built through the registry, from this distribution's entry point
-
-
 @pytest.mark.parametrize("cell", [1, 2, 3])
 def test_conforms_with_every_cell_size(cell: int) -> None:
     check_masker({"name": "checkerboard", "cell": cell}, ratios=[0.3, 0.5, 0.8])

@@ -19,8 +19,8 @@ from maskssl_template.modality import SignalData, SignalModel
 SMALL = ["data.samples=64", "data.test_samples=16"]
 
 
-def test_modality_conforms() -> None:
-    case = check_modality("signal", SMALL)  # data, tokens, masker, encoder, decoder, loss, gradients
+def test_tokens_are_windows_of_the_signal() -> None:
+    case = build_case("signal", SMALL)
     assert case.tokens().targets.shape == (4, 16, 4)  # B=4 signals, L=64/4 windows, p=4
 
 

@@ -1,0 +1,73 @@
+"""The conformance kit over entry points: every component a distribution declares, checked by kind.
+
+    from maskssl.testing import check_component, distribution_components
+
+    for kind, name in distribution_components("maskssl-plugin-template"):
+        check_component(kind, name)
+
+Maskers and regularizers are checked alone; a modality with its default recipe; an encoder or a
+decoder inside a modality of its own distribution (only a modality knows how to build them), chosen
+with ``encoder.name=`` / ``decoder.name=``. ``overrides`` maps a modality name to ``key=value`` lines
+that keep its model small. The pytest plugin ``maskssl.testing.pytest_plugin`` parametrizes a test
+over the components of the distribution under test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+
+from maskssl import registry
+from maskssl.testing.case import build_case
+from maskssl.testing.decoder import check_decoder
+from maskssl.testing.encoder import check_encoder
+from maskssl.testing.errors import ConformanceError
+from maskssl.testing.masker import check_masker
+from maskssl.testing.modality import check_modality
+from maskssl.testing.regularizer import check_regularizer
+
+
+def distribution_components(distribution: str) -> list[tuple[str, str]]:
+    """(kind, name) of every maskssl entry point ``distribution`` declares, sorted; ConformanceError when
+    the distribution is not installed."""
+    try:
+        entry_points = metadata.distribution(distribution).entry_points
+    except metadata.PackageNotFoundError as exc:
+        raise ConformanceError(
+            f"distribution '{distribution}' is not installed: pip install -e . in its folder first"
+        ) from exc
+    kinds = {group: kind for kind, group in registry.GROUPS.items()}
+    return sorted((kinds[ep.group], ep.name) for ep in entry_points if ep.group in kinds)
+
+
+def check_component(kind: str, name: str, overrides: Mapping[str, Sequence[str]] | None = None) -> None:
+    """The conformance checks of the ``kind`` registered as ``name`` (see the module docstring)."""
+    overrides = overrides or {}
+    if kind == "masker":
+        check_masker(name)
+    elif kind == "regularizer":
+        check_regularizer(name)
+    elif kind == "modality":
+        check_modality(name, list(overrides.get(name, [])))
+    elif kind in ("encoder", "decoder"):
+        modality = host_modality(kind, name)
+        case = build_case(modality, [*overrides.get(modality, []), f"{kind}.name={name}"])
+        if kind == "encoder":
+            check_encoder(case.model.encoder, case.tokens, masker=case.model.masker, name=name)
+        else:
+            check_decoder(case.model.decoders[0], case.model.encoder, case.tokens, masker=case.model.masker, name=name)
+    else:
+        raise ValueError(f"unknown component kind '{kind}'; kinds are: {', '.join(registry.GROUPS)}")
+
+
+def host_modality(kind: str, name: str) -> str:
+    """A modality of the distribution that declares the ``kind`` ``name`` (the first by name)."""
+    distribution = registry.entries(kind)[name].distribution
+    modalities = registry.entries("modality")
+    hosts = sorted(m for m, entry in modalities.items() if entry.distribution == distribution)
+    if not hosts:
+        raise ConformanceError(
+            f"{kind} '{name}' ({distribution}) cannot be checked: its distribution declares no modality to "
+            f"build it in; declare one, or check it with maskssl.testing.check_{kind} and your own tokens"
+        )
+    return hosts[0]
