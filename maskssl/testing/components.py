@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from importlib import metadata
+from typing import cast
 
 from maskssl import registry
+from maskssl.interfaces import Decoder
 from maskssl.testing.case import build_case
 from maskssl.testing.decoder import check_decoder
 from maskssl.testing.encoder import check_encoder
@@ -34,7 +36,8 @@ def distribution_components(distribution: str) -> list[tuple[str, str]]:
         entry_points = metadata.distribution(distribution).entry_points
     except metadata.PackageNotFoundError as exc:
         raise ConformanceError(
-            f"distribution '{distribution}' is not installed: pip install -e . in its folder first"
+            f"distribution '{distribution}'", "is installed", "importlib.metadata does not find it",
+            "pip install -e . in its folder, or fix maskssl_distribution in pyproject.toml",
         ) from exc
     kinds = {group: kind for kind, group in registry.GROUPS.items()}
     return sorted((kinds[ep.group], ep.name) for ep in entry_points if ep.group in kinds)
@@ -55,7 +58,8 @@ def check_component(kind: str, name: str, overrides: Mapping[str, Sequence[str]]
         if kind == "encoder":
             check_encoder(case.model.encoder, case.tokens, masker=case.model.masker, name=name)
         else:
-            check_decoder(case.model.decoders[0], case.model.encoder, case.tokens, masker=case.model.masker, name=name)
+            decoder = cast(Decoder, case.model.decoders[0])
+            check_decoder(decoder, case.model.encoder, case.tokens, masker=case.model.masker, name=name)
     else:
         raise ValueError(f"unknown component kind '{kind}'; kinds are: {', '.join(registry.GROUPS)}")
 
@@ -67,7 +71,8 @@ def host_modality(kind: str, name: str) -> str:
     hosts = sorted(m for m, entry in modalities.items() if entry.distribution == distribution)
     if not hosts:
         raise ConformanceError(
-            f"{kind} '{name}' ({distribution}) cannot be checked: its distribution declares no modality to "
-            f"build it in; declare one, or check it with maskssl.testing.check_{kind} and your own tokens"
+            f"{kind} '{name}' ({distribution})", "can be built by a modality of its distribution",
+            "the distribution declares no modality",
+            f"declare one, or check it with maskssl.testing.check_{kind} and your own tokens",
         )
     return hosts[0]
