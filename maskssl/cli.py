@@ -90,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_recipe_options(sweep)
     sweep.add_argument("--out", type=Path, required=True, help="folder for one run per ratio and the sweep files")
     sweep.add_argument("--ratios", type=_ratios, default=[0.25, 0.5, 0.75, 0.9], help="comma-separated mask ratios")
+    sweep.add_argument("--select", choices=["label-free"], help="after the runs, choose a ratio without labels: "
+                       "the largest separation (maskssl.eval.ratio_choice), views of every run masked at 0.75")
     _add_eval_options(sweep)
 
     export = commands.add_parser("export", help="save a run's encoder as safetensors + JSON metadata")
@@ -315,6 +317,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from maskssl.build import load_config
     from maskssl.engine.device import select_device
+    from maskssl.eval.ratio_choice import COMMON_VIEW_RATIO, choose_label_free
     from maskssl.eval.sweep import format_sweep, plot_sweep, run_sweep
 
     for spec in args.imports:
@@ -322,10 +325,17 @@ def _sweep(args: argparse.Namespace) -> int:
     config = load_config(args.modality, args.config, args.overrides)
     args.out.mkdir(parents=True, exist_ok=True)
     settings = _eval_settings(config.eval, args, [])
+    if args.select == "label-free" and settings.alignment_mask_ratio is None:
+        settings = dataclasses.replace(settings, alignment_mask_ratio=COMMON_VIEW_RATIO)
     rows = run_sweep(config, args.ratios, args.out, select_device(args.device), settings)
     plot_sweep(rows, args.out / "sweep.png")
     print(format_sweep(rows))
     print(f"sweep: {args.out / 'sweep.json'}, plot: {args.out / 'sweep.png'}")
+    if args.select == "label-free":
+        choice = choose_label_free(rows)
+        write_text_atomic(args.out / "label_free.json", json.dumps(choice, indent=2))
+        print(f"label-free choice: mask ratio {choice['ratio']:g} (largest separation, {choice['separation']:.4g}; "
+              f"views masked at {settings.alignment_mask_ratio:g}): {args.out / 'label_free.json'}")
     return 0
 
 

@@ -65,6 +65,33 @@ def test_sweep_trains_and_evaluates_each_ratio(tmp_path: Path) -> None:
     assert [r["ratio"] for r in rows] == [0.25, 0.75]
     assert all(r["linear_probe"] is not None and r["alignment"] is not None for r in rows)
     assert (out / "ratio_0.25" / "eval.json").exists() and (out / "sweep.png").read_bytes()[:8] == PNG
+    assert all(r["separation"] is None for r in rows)  # views masked at each run's own ratio: not comparable
+
+
+def test_label_free_selection_masks_every_runs_views_at_one_ratio_and_picks_the_largest_separation(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "sweep"
+    result = run(
+        "sweep", "--import", TOY, "--modality", "toy", "--ratios", "0.25,0.75", "--out", str(out),
+        "--select", "label-free", "--probe-epochs", "5", "train.epochs=1",
+    )
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((out / "sweep.json").read_text())
+    reports = [json.loads((out / f"ratio_{r}" / "eval.json").read_text()) for r in ("0.25", "0.75")]
+    assert [report["alignment_mask_ratio"] for report in reports] == [0.75, 0.75]
+    choice = json.loads((out / "label_free.json").read_text())
+    best = max(rows, key=lambda r: (1 - r["uniformity"]) / (1 - r["alignment"]))
+    assert choice["ratio"] == best["ratio"] and f"label-free choice: mask ratio {best['ratio']:g}" in result.stdout
+
+
+def test_separation_prefers_spread_inputs_with_close_views_and_scores_collapse_zero() -> None:
+    from maskssl.eval.ratio_choice import choose_label_free, separation
+
+    assert separation(alignment=0.9, uniformity=0.1) == pytest.approx(9.0)
+    assert separation(alignment=1.0, uniformity=1.0) == 0.0  # collapsed: every input alike
+    rows = [{"ratio": 0.5, "alignment": 0.8, "uniformity": 0.2}, {"ratio": 0.9, "alignment": 0.95, "uniformity": 0.6}]
+    assert choose_label_free(rows)["ratio"] == 0.9  # 0.4 / 0.05 = 8 beats 0.8 / 0.2 = 4
 
 
 def test_sweep_rejects_bad_ratios(tmp_path: Path) -> None:

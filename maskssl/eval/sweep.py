@@ -3,7 +3,8 @@
     maskssl sweep --modality image --ratios 0.25,0.5,0.75,0.9 --out runs/sweep
 
 U-MAE's analysis: the mask ratio trades intra-class connectivity (views of one input stay close:
-alignment) against inter-class separation; the sweep reports both, with the probes and effective rank.
+alignment) against inter-class separation; the sweep reports both, with the probes and effective rank,
+and their label-free combination ``separation`` (``maskssl.eval.ratio_choice``; ``--select label-free``).
 """
 
 from __future__ import annotations
@@ -20,16 +21,22 @@ from maskssl.engine.loop import train
 from maskssl.eval.evaluate import evaluate
 from maskssl.eval_config import EvalConfig
 from maskssl.eval.plotting import new_figure
+from maskssl.eval.ratio_choice import separation
 from maskssl.pretrained import load_pretrained
 
-COLUMNS = ("ratio", "loss", "linear_probe", "knn", "effective_rank", "alignment", "uniformity")
+COLUMNS = ("ratio", "loss", "linear_probe", "knn", "effective_rank", "alignment", "uniformity", "separation")
 
 
 def run_sweep(
     config: RunConfig, ratios: list[float], out_dir: Path, device: torch.device, settings: EvalConfig
 ) -> list[dict[str, Any]]:
-    """Train ``config`` at each mask ratio into ``out_dir/ratio_R``, evaluate, write sweep.json; rows per ratio."""
+    """Train ``config`` at each mask ratio into ``out_dir/ratio_R``, evaluate, write sweep.json; rows per ratio.
+
+    ``separation`` (``maskssl.eval.ratio_choice``) is None unless ``settings.alignment_mask_ratio`` masks
+    every run's views at one ratio.
+    """
     rows = []
+    common = settings.alignment_mask_ratio is not None  # separation compares runs only at one view ratio
     for ratio in ratios:
         run_config = copy.deepcopy(config)
         run_config.masker = {**run_config.masker, "ratio": ratio}
@@ -46,6 +53,7 @@ def run_sweep(
                 "effective_rank": report["effective_rank"],
                 "alignment": report["alignment"],
                 "uniformity": report["uniformity"],
+                "separation": separation(report["alignment"], report["uniformity"]) if common else None,
             }
         )
     (out_dir / "sweep.json").write_text(json.dumps(rows, indent=2))
