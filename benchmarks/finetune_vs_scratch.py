@@ -35,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+
 from maskssl.build import load_config
 from maskssl.engine.loop import train
 from maskssl.finetune import finetune, load_finetune_config

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from maskssl.build import load_config
 from maskssl.engine.device import select_device
 from maskssl.engine.loop import train

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from image_throughput import measure
 from PIL import Image
 
+from image_throughput import measure
 from maskssl.build import build_modality, load_config
 from maskssl.engine.data import EpochSampler, make_loader
 from maskssl_image.image_files import load_rgb

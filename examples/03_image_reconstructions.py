@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from maskssl_image import unpatchify
 from torch import Tensor
 
 import maskssl
 from maskssl.engine.device import select_device
 from maskssl.eval.plotting import new_figure
 from maskssl.pretrained import Pretrained, load_pretrained
+from maskssl_image import unpatchify
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -62,10 +62,24 @@ if TYPE_CHECKING:  # the names above, for type checkers and IDEs
     from maskssl.engine.loop import TrainResult, train  # noqa: F401
     from maskssl.errors import ConfigError, MaskSSLError  # noqa: F401
     from maskssl.interfaces import (  # noqa: F401
-        Decoded, Decoder, Encoded, Encoder, FeatureSet, Masker, Modality, Regularizer, Tokens, ViewOutput,
+        Decoded,
+        Decoder,
+        Encoded,
+        Encoder,
+        FeatureSet,
+        Masker,
+        Modality,
+        Regularizer,
+        Tokens,
+        ViewOutput,
     )
     from maskssl.model import MaskedAutoencoder, StepOutput  # noqa: F401
     from maskssl.registry import (  # noqa: F401
-        create, list_names, register_decoder, register_encoder, register_masker, register_modality,
+        create,
+        list_names,
+        register_decoder,
+        register_encoder,
+        register_masker,
+        register_modality,
         register_regularizer,
     )

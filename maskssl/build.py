@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maskssl import registry
 from maskssl.config import RunConfig, from_mapping, load_yaml, parse_overrides, resolve
 from maskssl.errors import ConfigError
-from maskssl.online_probe import OnlineProbe
 from maskssl.interfaces import Modality
 from maskssl.model import MaskedAutoencoder
+from maskssl.online_probe import OnlineProbe
+
+if TYPE_CHECKING:
+    from maskssl.finetune.config import FinetuneConfig
 
 
 @dataclass
@@ -50,8 +53,9 @@ def load_config(
     return config_layers(modality, config_path, overrides).resolve()
 
 
-def build_modality(config: RunConfig) -> Modality:
-    """The modality plugin named by the config, with its ``data`` and ``model`` sections checked."""
+def build_modality(config: RunConfig | FinetuneConfig) -> Modality:
+    """The modality plugin named by the (pretraining or fine-tuning) config, with its ``data`` and ``model``
+    sections checked."""
     cls = registry.get("modality", config.modality)
     if getattr(cls, "name", None) != config.modality:
         raise ConfigError(

@@ -32,11 +32,10 @@ from typing import NoReturn
 
 from maskssl import provenance, registry
 from maskssl.config import deep_merge, from_mapping, load_yaml, parse_overrides
-from maskssl.eval_config import EvalConfig, check_eval
 from maskssl.errors import MaskSSLError, NonFiniteLossError, PluginImportError, TrainingInterrupted, WriteError
+from maskssl.eval_config import EvalConfig, check_eval
 from maskssl.files import explain_os_error, write_text_atomic
 from maskssl.user_imports import import_user_module
-
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -285,8 +284,8 @@ def _eval(args: argparse.Namespace) -> int:
 
     from maskssl.engine.device import select_device, set_cpu_threads
     from maskssl.eval.evaluate import evaluate, format_table, summary_rows
-    from maskssl.pretrained import load_pretrained
     from maskssl.eval.spectrum import plot_spectrum
+    from maskssl.pretrained import load_pretrained
 
     for spec in args.imports:
         import_user_module(spec)

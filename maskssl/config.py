@@ -25,7 +25,7 @@ import difflib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import yaml
 
@@ -35,7 +35,10 @@ from maskssl.files import write_text_atomic
 from maskssl.recipes import resolve_recipe
 from maskssl.typecheck import coerce
 
-D = TypeVar("D")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+D = TypeVar("D", bound="DataclassInstance")
 
 
 @dataclass
@@ -122,7 +125,7 @@ def from_mapping(cls: type[D], values: dict[str, Any], prefix: str = "") -> D:
             raise ConfigError(f"unknown config key '{dotted}'; valid keys: {', '.join(fields)}.{hint}")
         hint_type = hints[key]
         if dataclasses.is_dataclass(hint_type):
-            kwargs[key] = from_mapping(hint_type, value, dotted)
+            kwargs[key] = from_mapping(cast("type[DataclassInstance]", hint_type), value, dotted)
         else:
             kwargs[key] = coerce(value, hint_type, dotted)
     return cls(**kwargs)

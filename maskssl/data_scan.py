@@ -7,8 +7,9 @@ otherwise stop a run mid-epoch; scanning first names all of them at once, with t
 from __future__ import annotations
 
 import sys
+from collections.abc import Sized
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from torch.utils.data import DataLoader, Dataset, Subset
 
@@ -29,7 +30,7 @@ class _Guarded(Dataset):
         self.dataset = dataset
 
     def __len__(self) -> int:
-        return len(self.dataset)  # type: ignore[arg-type]
+        return len(cast(Sized, self.dataset))
 
     def __getitem__(self, index: int) -> str | None:
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import torch
 import torch.distributed as dist
@@ -77,7 +77,7 @@ def agree(info: DistInfo, action: Callable[[], T]) -> T:
             raise errors.MaskSSLError(f"rank {rank} failed ({name}): {message}")
     if error is not None:
         raise error
-    return result  # type: ignore[return-value]
+    return cast(T, result)  # no error: action() returned, and result holds its value (itself maybe None)
 
 
 def world_size() -> int:
@@ -98,14 +98,14 @@ class _GatherWithGradient(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, x: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: Tensor) -> Tensor:  # ctx: a FunctionCtx, which carries local_size to backward
         ctx.local_size = x.shape[0]
         parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
         dist.all_gather(parts, x.contiguous())
         return torch.cat(parts, dim=0)
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> Tensor:  # type: ignore[override]
+    def backward(ctx: Any, grad: Tensor) -> Tensor:
         grad = grad.contiguous()
         dist.all_reduce(grad, op=dist.ReduceOp.SUM)
         start = dist.get_rank() * ctx.local_size

@@ -71,9 +71,9 @@ def check_eval(config: EvalConfig) -> None:
         "eval.knn.k": config.knn.k, "eval.logreg.epochs": config.logreg.epochs,
         "eval.logreg.seeds": config.logreg.seeds, "eval.batch_size": config.batch_size,
     }
-    for key, value in counts.items():
-        if value < 1:
-            raise ConfigError(f"{key}={value} must be at least 1")
+    for key, count in counts.items():
+        if count < 1:
+            raise ConfigError(f"{key}={count} must be at least 1")
     if config.svm.folds < 2:
         raise ConfigError(f"eval.svm.folds={config.svm.folds} must be at least 2")
     positive = {

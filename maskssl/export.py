@@ -24,11 +24,11 @@ from maskssl import registry
 from maskssl.build import build_modality
 from maskssl.config import RunConfig, from_mapping
 from maskssl.errors import CheckpointError, MaskSSLError, WriteError
-from maskssl.files import explain_os_error, write_atomic, write_text_atomic
-from maskssl.pretrained import load_pretrained
 from maskssl.export_timm import TIMM_FORMAT, timm_export
-from maskssl.weights import EXPORT_FORMAT, PretrainedSource
+from maskssl.files import explain_os_error, write_atomic, write_text_atomic
 from maskssl.interfaces import Encoder
+from maskssl.pretrained import load_pretrained
+from maskssl.weights import EXPORT_FORMAT, PretrainedSource
 
 FORMATS = ("maskssl", "timm")
 

@@ -18,7 +18,7 @@ timm is imported only inside functions (it takes seconds to import).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -47,7 +47,7 @@ def timm_state_dict(encoder: nn.Module) -> dict[str, Tensor]:
     (the fixed sin-cos values, row 0 is zero, for [CLS]); blocks.{i}.* ; norm.weight and norm.bias [D].
     """
     state = {name: tensor.detach().contiguous() for name, tensor in encoder.state_dict().items()}
-    state["pos_embed"] = encoder.pos_embed.detach().clone().contiguous()
+    state["pos_embed"] = cast(Tensor, encoder.pos_embed).detach().clone().contiguous()
     return state
 
 
@@ -56,21 +56,23 @@ def timm_kwargs(encoder: nn.Module) -> dict[str, Any]:
 
     norm_layer is not passed: VisionTransformer's default is LayerNorm with eps 1e-6, as ViTEncoder's.
     """
-    embed = encoder.patch_embed
-    block = encoder.blocks[0]
+    # the image plugin's ViTEncoder (not importable here): nn.Module types its submodules as Tensor | Module
+    vit: Any = encoder
+    embed = vit.patch_embed
+    block = vit.blocks[0]
     height, width = embed.img_size
-    dim = encoder.embed_dim
+    dim = vit.embed_dim
     return {
         "img_size": height if height == width else [height, width],
         "patch_size": embed.patch_size[0],
         "in_chans": embed.proj.in_channels,
         "embed_dim": dim,
-        "depth": len(encoder.blocks),
+        "depth": len(vit.blocks),
         "num_heads": block.attn.num_heads,
         "mlp_ratio": block.mlp.fc1.out_features / dim,
         "qkv_bias": block.attn.qkv.bias is not None,
         "class_token": True,
-        "global_pool": POOLS[encoder.pool],
+        "global_pool": POOLS[vit.pool],
         "fc_norm": False,  # the final norm acts on every token before pooling, as in ViTEncoder
     }
 

@@ -11,8 +11,9 @@ from typing import IO
 from maskssl.errors import WriteError
 
 
-def write_atomic(path: Path, write: Callable[[IO[bytes]], None], *, needed_bytes: int | None = None) -> None:
-    """Write ``path`` through ``write(handle)`` into ``path.tmp``, flushed to disk, then renamed into place.
+def write_atomic(path: Path, write: Callable[[IO[bytes]], object], *, needed_bytes: int | None = None) -> None:
+    """Write ``path`` through ``write(handle)`` (its return value is ignored) into ``path.tmp``, flushed to disk, then
+    renamed into place.
 
     On any failure the temporary file is removed and the previous ``path`` (if any) is untouched; an
     OSError becomes a WriteError naming the path, the cause and, for a full disk, ``needed_bytes``.

@@ -18,8 +18,9 @@ point groups [B, L, K, 3], node features ...) and is read only by that modality'
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sized
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, cast
 
 import torch
 from torch import Tensor, nn
@@ -250,7 +251,7 @@ class Modality(ABC):
         if isinstance(labels, Tensor):
             return labels.long().flatten()
         if labels is None:
-            items = (dataset[index] for index in range(len(dataset)))  # type: ignore[arg-type]
+            items = (dataset[index] for index in range(len(cast(Sized, dataset))))
             labels = [item[1] if isinstance(item, (tuple, list)) else item.y for item in items]
         if any(label is None for label in labels):
             raise DataError(

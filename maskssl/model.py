@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import Tensor, nn
@@ -78,7 +79,8 @@ class MaskedAutoencoder(nn.Module):
         for mask, decoder in zip(masks, self.decoders):
             encoded = self.encoder(tokens, mask)
             views.append(ViewOutput(mask=mask, encoded=encoded, decoded=decoder(encoded, mask, tokens)))
-        reconstruction = sum(self.reconstruction(v.decoded, v.mask, tokens) for v in views)
+        # sum() of tensors is a Tensor (views is never empty); typeshed types it int | Tensor for its start value 0
+        reconstruction = cast(Tensor, sum(self.reconstruction(v.decoded, v.mask, tokens) for v in views))
         terms: dict[str, Tensor] = {"reconstruction": reconstruction}
         loss = self.reconstruction_weight * reconstruction
         for name, regularizer in self.regularizers.items():

@@ -14,8 +14,8 @@ from maskssl.errors import MaskSSLError
 from maskssl.eval.geometry import alignment, uniformity
 from maskssl.eval.knn import knn_accuracy, knn_classify
 from maskssl.eval.probe import ProbeResult, linear_probe
-from maskssl.online_probe import OnlineProbe
 from maskssl.eval.spectrum import effective_rank, plot_spectrum, singular_values
+from maskssl.online_probe import OnlineProbe
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -7,8 +7,8 @@ import torch
 
 from maskssl.errors import MaskSSLError
 from maskssl.eval.evaluate import run_protocol, summary_rows
-from maskssl.eval_config import EvalConfig
 from maskssl.eval.logreg import logistic_regression, logreg_over_seeds
+from maskssl.eval_config import EvalConfig
 from maskssl.interfaces import FeatureSet
 
 

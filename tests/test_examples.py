@@ -129,7 +129,7 @@ def test_graphmae_cora_embedding(tmp_path: Path) -> None:
 def test_mask_ratio_sweep(tmp_path: Path) -> None:
     stdout = run_example("06_mask_ratio_sweep.py", tmp_path)
     header, *rows = [line.split() for line in stdout.splitlines()[:3]]
-    assert header == ["ratio", "loss", "linear_probe", "knn", "effective_rank", "alignment", "uniformity"]
+    assert header == ["ratio", "loss", "linear_probe", "knn", "effective_rank", "alignment", "uniformity", "separation"]
     assert [row[0] for row in rows] == ["0.5", "0.9"]
     sweep = json.loads((tmp_path / "out" / "sweep.json").read_text())
     assert [row["ratio"] for row in sweep] == [0.5, 0.9]

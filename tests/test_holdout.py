@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from maskssl.errors import ConfigError
 from maskssl.holdout import held_out_indices
 

@@ -12,9 +12,8 @@ import torch
 import tests.toy  # noqa: F401  (registers the toy modality)
 from maskssl import register_modality
 from maskssl.build import load_config
-from maskssl.engine.loop import train
 from maskssl.engine.checkpoint import list_checkpoints, load_checkpoint
-from maskssl.engine.loop import TrainingInterrupted
+from maskssl.engine.loop import TrainingInterrupted, train
 from maskssl.engine.metrics import read_metrics
 from maskssl.errors import CheckpointError, ConfigError, NonFiniteLossError
 from maskssl.registry import unregister
@@ -75,6 +74,7 @@ class _SignalAtSample(torch.utils.data.Dataset):
 def test_sigterm_saves_a_checkpoint_and_resume_is_exact(tmp_path: Path) -> None:
     @register_modality("toy_sigterm")
     class Interrupted(ToyModality):
+        name = "toy_sigterm"
         signal_at: int | None = None
 
         def build_dataset(self, split: str) -> torch.utils.data.Dataset:
@@ -148,6 +148,7 @@ def test_online_probe_is_trained_and_logged(tmp_path: Path) -> None:
 def test_nonfinite_steps_are_skipped_up_to_the_allowed_count(tmp_path: Path) -> None:
     @register_modality("toy_nan")
     class Poisoned(ToyModality):
+        name = "toy_nan"
         def build_dataset(self, split: str) -> torch.utils.data.Dataset:
             x, labels = super().build_dataset(split).tensors
             x = x.clone()
@@ -186,6 +187,7 @@ def test_resuming_with_another_model_or_modality_is_refused(tmp_path: Path) -> N
 
     @register_modality("toy_other")
     class Other(ToyModality):
+        name = "toy_other"
         pass
 
     try:

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from maskssl.build import load_config
 from maskssl.cli import main
 from maskssl.errors import ConfigError

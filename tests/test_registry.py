@@ -318,7 +318,6 @@ def test_missing_requirements_come_from_metadata(tmp_path: Path) -> None:
 
 def test_a_modality_whose_name_differs_from_its_registration_is_named(local_names: list[tuple[str, str]]) -> None:
     from maskssl.build import build_modality, load_config
-
     from tests.toy import ToyModality
 
     registry.register("modality", "toy_alias")(ToyModality)

@@ -16,8 +16,8 @@ from maskssl.engine.checkpoint import list_checkpoints, load_checkpoint, save_ch
 from maskssl.engine.metrics import MetricsLog
 from maskssl.errors import WriteError
 from maskssl.files import write_text_atomic
-from tests.test_cli import TOY
 from tests import toy  # noqa: F401  registers the toy modality in this process
+from tests.test_cli import TOY
 
 
 def cli_error(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 2) -> str:

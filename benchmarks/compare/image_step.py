@@ -218,8 +218,9 @@ def _phase(name: str, labelled: bool):
 
 def make_steps(modality, ours, theirs, mask_ratio, batch_size, lr, betas, weight_decay, labelled=False):
     """Two closures, each running one full optimizer step of one implementation on synthetic images."""
-    from maskssl.engine.optim import build_optimizer, param_groups
     from timm.optim import param_groups_weight_decay
+
+    from maskssl.engine.optim import build_optimizer, param_groups
 
     device = torch.device("cpu")
     ours_opt = build_optimizer(param_groups(ours, weight_decay), lr, betas, device)
@@ -266,8 +267,7 @@ def profile(steps: dict[str, Callable], num_steps: int, rows: int) -> None:
     """torch.profiler (CPU) over ``num_steps`` steps of each implementation, one step of each in turn
     (mae, maskssl, mae, ...; one profiler session per step) so that load drift hits both alike.
     Prints each one's top ``rows`` ops by self CPU time, the phases, and the ops that differ most."""
-    from torch.profiler import ProfilerActivity
-    from torch.profiler import profile as torch_profile
+    from torch.profiler import ProfilerActivity, profile as torch_profile
 
     # name -> op -> [self CPU us, CPU total us, calls], summed over the profiled steps
     stats: dict[str, dict[str, list[float]]] = {name: {} for name in steps}

@@ -10,8 +10,8 @@ batch 2B augments exactly as two with batch B.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sized
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -40,7 +40,7 @@ class KeyedSamples(Dataset):
         self.seed = seed
 
     def __len__(self) -> int:
-        return len(self.dataset)  # type: ignore[arg-type]
+        return len(cast(Sized, self.dataset))
 
     def __getitem__(self, key: SampleKey) -> Any:
         epoch, index = key

@@ -23,9 +23,10 @@ import random
 import signal
 import sys
 import time
+from collections.abc import Sized
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 import torch
@@ -138,7 +139,7 @@ class _Trainer:
         dataset = task.train_dataset()
         if train_cfg.on_unreadable == "skip":
             dataset = without_unreadable(dataset, "train", train_cfg.num_workers, report=dist_info.is_main)
-        self.sampler = EpochSampler(len(dataset), train_cfg.seed, dist_info.rank, dist_info.world_size)
+        self.sampler = EpochSampler(len(cast(Sized, dataset)), train_cfg.seed, dist_info.rank, dist_info.world_size)
         self.loader, batches_per_epoch = make_loader(
             dataset, self.sampler, train_cfg.batch_size, task.collate, train_cfg.num_workers,
             pin_memory=device.type == "cuda",
@@ -225,7 +226,8 @@ class _Trainer:
         self.metrics = MetricsLog(self.run_dir, self.dist.is_main, self.start_step if self.resume else None)
         forward: torch.nn.Module = self.ddp if self.ddp is not None else self.model
         if cfg.compile:
-            forward = torch.compile(forward)  # type: ignore[assignment]
+            # given a Module, torch.compile returns an OptimizedModule (torch types it as a plain Callable)
+            forward = cast(torch.nn.Module, torch.compile(forward))
         generator = torch.Generator(device=self.device)
         bar = tqdm(total=self.stop_step, initial=self.start_step, disable=not self.show, unit="step")
         step, loss_value = self.start_step, None
@@ -300,8 +302,8 @@ class _Trainer:
         for micro in range(accum):
             keys = batch_keys(cfg.seed, step, micro, self.dist.rank, self.dist.world_size, cfg.batch_size, self.device)
             prepared = self.task.prepare(next(batches), self.device, generator, keys)
-            sync = self.ddp is None or micro == accum - 1
-            with contextlib.nullcontext() if sync else self.ddp.no_sync():  # type: ignore[union-attr]
+            ddp = self.ddp if micro < accum - 1 else None  # DDP all-reduces gradients on the last micro-batch only
+            with contextlib.nullcontext() if ddp is None else ddp.no_sync():
                 with autocast(self.device, self.amp_dtype):
                     out = self.task.forward(forward, prepared, generator)
                 self.scaler.scale(out.loss / accum).backward()

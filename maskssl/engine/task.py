@@ -38,7 +38,7 @@ class Task(ABC):
     """
 
     kind: ClassVar[str]
-    evaluates: bool = False
+    evaluates: ClassVar[bool] = False
     eval_every: int = 0
     find_unused_parameters: ClassVar[bool] = False
 

@@ -26,12 +26,12 @@ from maskssl.eval.features import extract_features, masked_view_features
 from maskssl.eval.geometry import alignment, uniformity
 from maskssl.eval.knn import knn_accuracy
 from maskssl.eval.logreg import logreg_over_seeds
-from maskssl.pretrained import Pretrained
 from maskssl.eval.probe import linear_probe
 from maskssl.eval.spectrum import effective_rank, singular_values
 from maskssl.eval.svm import svm_cross_validation
 from maskssl.eval_config import EvalConfig
 from maskssl.interfaces import Encoder, FeatureSet, Modality
+from maskssl.pretrained import Pretrained
 
 PROTOCOL_SPLITS = {"probe": ("train", "test"), "logreg": ("train", "val", "test"), "svm": ("all",)}
 
@@ -119,6 +119,8 @@ def run_protocol(protocol: str, splits: dict[str, FeatureSet], settings: EvalCon
         svm = settings.svm
         return {"svm": svm_cross_validation(splits["all"], folds=svm.folds, c_grid=svm.c_grid, seed=settings.seed)}
     (train_x, train_y), (test_x, test_y) = splits["train"], splits["test"]
+    if train_y is None or test_y is None:  # excluded by the unlabelled check above
+        raise MaskSSLError(f"evaluation protocol '{protocol}' needs labelled train and test splits")
     num_classes = int(max(train_y.max(), test_y.max())) + 1
     probe, knn = settings.probe, settings.knn
     probed = linear_probe(

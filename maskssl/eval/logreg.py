@@ -65,12 +65,14 @@ def logistic_regression(
     ``num_classes`` defaults to 1 + the largest label of the three splits. Runs on the device of the
     train features, in float32.
     """
+    labels: list[Tensor] = []
     for name, split in (("train", train), ("val", val), ("test", test)):
         if split.labels is None or split.features.ndim != 2 or split.features.shape[0] != split.labels.shape[0]:
             raise ValueError(f"logistic regression needs labelled {name} features [N, D] with labels [N]")
+        labels.append(split.labels)
     device = train.features.device
     xs = [s.features.detach().to(device).float() for s in (train, val, test)]
-    ys = [s.labels.to(device).long() for s in (train, val, test)]  # type: ignore[union-attr]
+    ys = [y.to(device).long() for y in labels]
     if num_classes is None:
         num_classes = int(torch.cat(ys).max()) + 1
     head = _seeded_linear(xs[0].shape[1], num_classes, seed).to(device)

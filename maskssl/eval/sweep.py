@@ -19,9 +19,9 @@ import torch
 from maskssl.config import RunConfig
 from maskssl.engine.loop import train
 from maskssl.eval.evaluate import evaluate
-from maskssl.eval_config import EvalConfig
 from maskssl.eval.plotting import new_figure
 from maskssl.eval.ratio_choice import separation
+from maskssl.eval_config import EvalConfig
 from maskssl.pretrained import load_pretrained
 
 COLUMNS = ("ratio", "loss", "linear_probe", "knn", "effective_rank", "alignment", "uniformity", "separation")

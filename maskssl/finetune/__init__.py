@@ -16,8 +16,8 @@ from typing import Any
 
 from maskssl.engine.loop import TrainResult, run_task
 from maskssl.finetune.config import FinetuneConfig, FinetuneSection, load_finetune_config
-from maskssl.weights import PretrainedSource
 from maskssl.finetune.task import FinetuneTask
+from maskssl.weights import PretrainedSource
 
 
 def finetune(

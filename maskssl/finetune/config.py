@@ -12,12 +12,15 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maskssl import registry
 from maskssl.config import TrainConfig, check_train, deep_merge, from_mapping, load_yaml, parse_overrides
 from maskssl.errors import ConfigError
 from maskssl.weights import PretrainedSource
+
+if TYPE_CHECKING:
+    from maskssl.interfaces import Modality
 
 
 @dataclass
@@ -107,7 +110,7 @@ def load_finetune_config(
     return resolve_finetune_config(source, file_values, parse_overrides(list(overrides or [])))
 
 
-def _check(config: FinetuneConfig, modality_cls: type) -> None:
+def _check(config: FinetuneConfig, modality_cls: type[Modality]) -> None:
     check_train(config.train)
     if config.train.init_from is not None:
         raise ConfigError("train.init_from is for pretraining; a fine-tuning run starts from PRETRAINED: remove it")

@@ -7,8 +7,9 @@ labels and e; results are reported as mean ± std over episodes (``benchmarks/fi
 
 from __future__ import annotations
 
+from collections.abc import Sized
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor
@@ -45,7 +46,8 @@ def draw_episode(
             f"lower finetune.ways, finetune.shots or finetune.queries"
         )
     classes = torch.tensor(eligible)[torch.randperm(len(eligible), generator=generator)[:ways]]
-    train, test = [], []
+    train: list[Tensor] = []
+    test: list[Tensor] = []
     for label in classes.tolist():
         for labels, count, kept in ((train_labels, shots, train), (test_labels, queries, test)):
             members = (labels == label).nonzero().flatten()
@@ -60,7 +62,7 @@ class Relabelled(Dataset):
         self.dataset, self.mapping = dataset, mapping
 
     def __len__(self) -> int:
-        return len(self.dataset)  # type: ignore[arg-type]
+        return len(cast(Sized, self.dataset))
 
     def __getitem__(self, index: int) -> tuple[Any, int]:
         item = self.dataset[index]

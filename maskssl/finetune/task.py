@@ -18,9 +18,9 @@ from maskssl.finetune.episodes import Episode, Relabelled, draw_episode
 from maskssl.finetune.labels import balanced_subset
 from maskssl.finetune.layer_decay import layer_decay_groups
 from maskssl.finetune.objective import ClassificationObjective, classification_counts, classification_metrics
-from maskssl.weights import PretrainedSource, load_encoder_weights
 from maskssl.interfaces import Tokens
 from maskssl.model import StepOutput
+from maskssl.weights import PretrainedSource, load_encoder_weights
 
 EVAL_BATCH_SIZE = 256
 
@@ -39,11 +39,11 @@ class FinetuneTask(Task):
     find_unused_parameters: ClassVar[bool] = True  # e.g. the graph encoders' mask token, unused with nothing hidden
 
     def __init__(self, config: FinetuneConfig, source: PretrainedSource | None) -> None:
-        super().__init__(config, build_modality(config))  # type: ignore[arg-type]
+        super().__init__(config, build_modality(config))
         self.source = None if config.finetune.random_init else source
         self.section = config.finetune
         self.eval_every = self.section.eval_every
-        self.head_options = from_mapping(self.modality.head_config, self.section.head, "finetune.head")
+        self.head_options: Any = from_mapping(self.modality.head_config, self.section.head, "finetune.head")
         self.test_dataset = self.modality.finetune_dataset("test")
         self.episode: Episode | None = None
         self.keep: torch.Tensor | None = None  # indices of the train samples used (label fraction, episode)
@@ -121,6 +121,8 @@ class FinetuneTask(Task):
         totals: dict[str, torch.Tensor] = {}
         for batch in loader:
             tokens = self.modality.tokenize(batch, device)
+            if tokens.labels is None:
+                raise DataError(f"the {self.config.modality} test split has no labels; fine-tuning needs labelled data")
             counts = classification_counts(model(tokens).float(), tokens.labels, self.num_classes)
             for key, value in counts.items():
                 totals[key] = totals.get(key, 0) + value.cpu()

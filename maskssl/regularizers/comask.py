@@ -17,7 +17,7 @@ own co-masked tokens and no gather is needed.
 from __future__ import annotations
 
 from itertools import combinations
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 import torch.nn.functional as F
@@ -87,4 +87,4 @@ class CoMaskRegularizer(Regularizer):
             )
             for a, b in combinations(views, 2)
         ]
-        return sum(losses) / len(losses)
+        return cast(Tensor, sum(losses)) / len(losses)  # a sum of tensors (typeshed: int | Tensor)

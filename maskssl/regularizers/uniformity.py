@@ -7,6 +7,8 @@ entry is 1, adding 1/N), there is no temperature, and features are not detached.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -45,4 +47,4 @@ class UniformityRegularizer(Regularizer):
 
     def forward(self, views: list[ViewOutput]) -> Tensor:
         losses = [uniformity_loss(gather_with_grad(v.encoded.pooled), self.include_diagonal) for v in views]
-        return sum(losses) / len(losses)
+        return cast(Tensor, sum(losses)) / len(losses)  # a sum of tensors (typeshed: int | Tensor)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch.utils.data import Dataset
 
-from maskssl.build import build_model, build_modality, load_config
+from maskssl.build import build_modality, build_model, load_config
 from maskssl.config import RunConfig, parse_overrides, resolve
 from maskssl.interfaces import Modality, Tokens
 from maskssl.model import MaskedAutoencoder
@@ -48,7 +48,7 @@ class ModalityCase:
 def dataset_split(modality: Modality, split: str, component: str) -> Dataset:
     try:
         dataset = modality.build_dataset(split)
-        size = len(dataset)  # type: ignore[arg-type]
+        size = len(cast(Sized, dataset))
     except Exception as exc:
         raise fail(component, "builds its datasets", f"build_dataset({split!r}) or its len() raised",
                    "return a map-style torch Dataset with __len__, read from local files or generated", exc) from exc
@@ -90,10 +90,11 @@ def build_case(
     name, config, built = _resolve(modality, overrides)
     component = describe("modality", built, name)
     dataset = dataset_split(built, "train", component)
+    count = min(batch_size, len(cast(Sized, dataset)))  # dataset_split checked that len() works
     try:
-        batch = built.collate([dataset[i] for i in range(min(batch_size, len(dataset)))])  # type: ignore[arg-type]
+        batch = built.collate([dataset[i] for i in range(count)])
     except Exception as exc:
-        raise fail(component, "collates samples", f"collate of {min(batch_size, len(dataset))} samples raised",
+        raise fail(component, "collates samples", f"collate of {count} samples raised",
                    "make collate(list of dataset items) return what tokenize reads", exc) from exc
     try:
         with global_seed(seed, torch.device("cpu")):

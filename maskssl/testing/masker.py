@@ -129,7 +129,7 @@ def _build(masker: Masker | str | Mapping[str, Any], ratios: Sequence[float]) ->
         accepted = registry.options_of(factory)
         takes_ratio = "ratio" not in section and ("ratio" in accepted or "**" in accepted)
         sections = [{**section, "ratio": r} for r in ratios] if takes_ratio else [section]
-        built = []
+        built: list[tuple[Masker, str | None]] = []
         for options in sections:
             try:
                 built.append((registry.create("masker", options), name))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import torch
 
 from maskssl.engine.device import autocast, autocast_dtype
 from maskssl.eval.evaluate import PROTOCOL_SPLITS
-from maskssl.interfaces import Modality, Tokens
+from maskssl.interfaces import Decoder, Modality, Tokens
 from maskssl.model import StepOutput
 from maskssl.testing.case import ModalityCase, build_case, dataset_split
 from maskssl.testing.decoder import check_decoded, check_decoder
@@ -169,7 +170,7 @@ def check_modality(
         check_mask(model.masker, tokens, masker_component, seed, random)
         check_encoder(model.encoder, case.tokens, masker=model.masker, devices=[device], seed=seed,
                       name=case.config.encoder.get("name"))
-        for decoder in model.decoders:
+        for decoder in cast(Sequence[Decoder], model.decoders):  # nn.ModuleList is typed as holding Modules
             check_decoder(decoder, model.encoder, case.tokens, masker=model.masker, devices=[device], seed=seed,
                           name=case.config.decoder.get("name"))
         with placed(model, device, training=True):
