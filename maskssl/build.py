@@ -12,6 +12,7 @@ from maskssl.errors import ConfigError
 from maskssl.interfaces import Modality
 from maskssl.model import MaskedAutoencoder
 from maskssl.online_probe import OnlineProbe
+from maskssl.recipes import recipe_values
 
 if TYPE_CHECKING:
     from maskssl.finetune.config import FinetuneConfig
@@ -42,7 +43,7 @@ def config_layers(
     if modality is not None and from_file is not None and modality != from_file:
         raise ConfigError(f"--modality {modality} disagrees with modality: {from_file} in {config_path}")
     name = override_values.get("modality") or modality or from_file or RunConfig.modality
-    recipe = registry.get("modality", name).default_recipe
+    recipe = recipe_values(registry.get("modality", name).default_recipe, name)
     return ConfigLayers(modality=name, recipe=recipe, file=file_values, overrides=override_values)
 
 

@@ -191,8 +191,9 @@ class Modality(ABC):
     name: ClassVar[str]
     data_config: ClassVar[type]
     model_config: ClassVar[type]
-    default_recipe: ClassVar[dict[str, Any]] = {}
-    """Overrides of the core defaults (masker, train ...) for ``maskssl train --modality NAME``."""
+    default_recipe: ClassVar[dict[str, Any] | str] = {}
+    """Overrides of the core defaults (masker, train ...) for ``maskssl train --modality NAME``, or the name
+    of one of the plugin's recipes (``maskssl.recipes``: "point_cmae" for recipes/point_cmae.yaml)."""
 
     def __init__(self, data: Any, model: Any) -> None:
         self.data = data
@@ -234,7 +235,7 @@ class Modality(ABC):
     """Dataclass of the fine-tuning head's options (the config's ``finetune.head`` section)."""
     mixup_allowed: ClassVar[bool] = False
     """Whether fine-tuning may blend the inputs of two samples (mixup / cutmix); images yes, clouds and graphs no."""
-    default_finetune_recipe: ClassVar[dict[str, Any]] = {}
+    default_finetune_recipe: ClassVar[dict[str, Any] | str] = {}
     """Overrides of the fine-tuning defaults for ``maskssl finetune`` on this modality's pretrained runs."""
 
     def build_head(self, encoder: Encoder, num_classes: int, options: Any) -> nn.Module:

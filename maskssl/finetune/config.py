@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from maskssl import registry
 from maskssl.config import TrainConfig, check_train, deep_merge, from_mapping, load_yaml, parse_overrides
 from maskssl.errors import ConfigError
+from maskssl.recipes import recipe_values
 from maskssl.weights import PretrainedSource
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def resolve_finetune_config(
                 )
     modality_cls = registry.get("modality", inherited["modality"])
     merged = deep_merge(FinetuneConfig().to_dict(), {**inherited, "pretrained": str(source.path)})
-    for layer in (modality_cls.default_finetune_recipe, file_values, overrides):
+    for layer in (recipe_values(modality_cls.default_finetune_recipe, inherited["modality"]), file_values, overrides):
         merged = deep_merge(merged, layer)
     config = from_mapping(FinetuneConfig, merged)
     _check(config, modality_cls)

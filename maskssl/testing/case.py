@@ -13,6 +13,7 @@ from maskssl.build import build_modality, build_model, load_config
 from maskssl.config import RunConfig, parse_overrides, resolve
 from maskssl.interfaces import Modality, Tokens
 from maskssl.model import MaskedAutoencoder
+from maskssl.recipes import recipe_values
 from maskssl.testing.errors import describe, fail
 from maskssl.testing.runtime import global_seed
 
@@ -74,7 +75,7 @@ def _resolve(modality: str | Modality, overrides: Sequence[str]) -> tuple[str, R
     if {"data", "model"} & parsed.keys():
         raise ValueError("a Modality instance already has its data and model options; pass them to its constructor")
     name = str(getattr(modality, "name", type(modality).__name__))
-    return name, resolve(type(modality).default_recipe, {"modality": name}, parsed), modality
+    return name, resolve(recipe_values(type(modality).default_recipe, name), {"modality": name}, parsed), modality
 
 
 def build_case(

@@ -87,14 +87,7 @@ class ImageModality(Modality):
     }
     head_config: ClassVar[type] = ImageHeadConfig
     mixup_allowed: ClassVar[bool] = True
-    default_finetune_recipe: ClassVar[dict[str, Any]] = {  # = configs/image/finetune/digits.yaml (a test checks it)
-        "encoder": {"drop_path_rate": 0.1},
-        "finetune": {"head": {"pool": "mean"}, "label_smoothing": 0.1, "layer_decay": 0.75, "eval_every": 5},
-        "train": {
-            "epochs": 30, "batch_size": 128, "blr": 1e-3, "warmup_epochs": 3, "weight_decay": 0.05,
-            "betas": [0.9, 0.999],
-        },
-    }
+    default_finetune_recipe: ClassVar[dict[str, Any] | str] = "finetune/digits"  # recipes/finetune/digits.yaml
 
     def __init__(self, data: ImageDataConfig, model: ImageModelConfig) -> None:
         super().__init__(data, model)

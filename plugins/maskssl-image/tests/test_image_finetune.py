@@ -7,10 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from maskssl_image.modality import ImageModality
 
 from maskssl import load_config, train
-from maskssl.config import load_yaml
 from maskssl.finetune import FinetuneTask, finetune, load_finetune_config
 from maskssl.finetune.layer_decay import encoder_layer_ids
 
@@ -62,10 +60,6 @@ def test_finetune_with_mixup_cutmix_and_layer_decay_runs(pretrained: Path, tmp_p
     report = json.loads((tmp_path / "ft" / "results.json").read_text())
     assert result.step == 3 and report["last"]["step"] == 3 and 0 <= report["last"]["top1"] <= 100
     assert report["num_classes"] == 10 and report["train_samples"] == 64
-
-
-def test_default_finetune_recipe_is_the_digits_recipe_file() -> None:
-    assert ImageModality.default_finetune_recipe == load_yaml(REPO / "configs/image/finetune/digits.yaml")
 
 
 def test_a_bad_augmentation_setting_is_a_config_error() -> None:

@@ -35,35 +35,9 @@ class PointCloudModality(Modality):
     name: ClassVar[str] = "pointcloud"
     data_config: ClassVar[type] = PointDataConfig
     model_config: ClassVar[type] = PointModelConfig
-    default_recipe: ClassVar[dict[str, Any]] = {  # = configs/pointcloud/point_cmae.yaml (a test checks it)
-        "data": {
-            "dataset": "procedural", "num_points": 512, "procedural_size": 2048, "procedural_pose": "upright",
-            "augment": ["scale_translate"],
-        },
-        "model": {"num_groups": 32, "group_size": 16, "loss": "chamfer_l2"},
-        "encoder": {
-            "name": "point_transformer", "embed_dim": 128, "depth": 4, "num_heads": 4, "pointnet_width": 32,
-            "drop_path_rate": 0.1,
-        },
-        "decoder": {"name": "point_mae", "embed_dim": 128, "depth": 2, "num_heads": 4, "drop_path_rate": 0.1},
-        "masker": {"name": "random", "ratio": 0.59375},  # 19 of 32 groups hidden, as Point-MAE's int(0.6 * 32)
-        "views": 2,
-        "regularizers": {"comask": {"weight": 1.0, "pairing": "index"}},
-        "reconstruction_weight": 1000.0,
-        "train": {
-            "epochs": 10, "batch_size": 64, "lr": 1e-3, "weight_decay": 0.05, "betas": [0.9, 0.999],
-            "warmup_epochs": 1,
-        },
-    }
+    default_recipe: ClassVar[dict[str, Any] | str] = "point_cmae"  # recipes/point_cmae.yaml
     head_config: ClassVar[type] = PointHeadConfig
-    default_finetune_recipe: ClassVar[dict[str, Any]] = {  # = configs/pointcloud/finetune/procedural.yaml
-        "encoder": {"drop_path_rate": 0.1},
-        "finetune": {"head": {"hidden": 256, "dropout": 0.5}, "eval_every": 2},
-        "train": {
-            "epochs": 10, "batch_size": 32, "lr": 5e-4, "weight_decay": 0.05, "betas": [0.9, 0.999],
-            "warmup_epochs": 1, "clip_grad": 10.0,
-        },
-    }
+    default_finetune_recipe: ClassVar[dict[str, Any] | str] = "finetune/procedural"  # recipes/finetune/procedural.yaml
 
     def __init__(self, data: PointDataConfig, model: PointModelConfig) -> None:
         super().__init__(data, model)

@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 from maskssl import load_config, train
-from maskssl.config import load_yaml
 from maskssl.finetune import FinetuneTask, finetune, load_finetune_config
 from maskssl.finetune.layer_decay import encoder_layer_ids
-from maskssl_pointcloud.modality import PointCloudModality
 
 REPO = Path(__file__).resolve().parents[3]
 TINY = ["data.num_points=128", "data.procedural_size=64", "model.num_groups=16", "model.group_size=8",
@@ -61,7 +59,3 @@ def test_finetune_on_procedural_shapes_runs_and_reports(pretrained: Path, tmp_pa
 def test_mixup_is_refused_for_point_clouds(pretrained: Path) -> None:
     with pytest.raises(Exception, match="does not allow"):
         load_finetune_config(pretrained, None, ["finetune.mixup=0.8"])
-
-
-def test_default_finetune_recipe_is_the_procedural_recipe_file() -> None:
-    assert PointCloudModality.default_finetune_recipe == load_yaml(REPO / "configs/pointcloud/finetune/procedural.yaml")
