@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from maskssl.errors import DataError
+from maskssl.errors import ConfigError, DataError
 
 
 @dataclass
@@ -125,7 +125,7 @@ class Masker(ABC):
 
     def __init__(self, ratio: float = 0.75) -> None:
         if not 0.0 < ratio < 1.0:
-            raise ValueError(f"mask ratio must be in (0, 1), got {ratio}; set masker.ratio=0.75 for example")
+            raise ConfigError(f"mask ratio must be in (0, 1), got {ratio}; set masker.ratio=0.75 for example")
         self.ratio = ratio
 
     def num_hidden(self, num_tokens: int) -> int:

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from maskssl.errors import ConfigError
 from maskssl.interfaces import Regularizer, ViewOutput
 from maskssl.maskers import hidden_in_all
 
@@ -72,7 +73,7 @@ class CoMaskRegularizer(Regularizer):
     def __init__(self, pairing: Pairing = "index") -> None:
         super().__init__()
         if pairing not in ("index", "all"):
-            raise ValueError(f"pairing must be 'index' or 'all', got {pairing!r}")
+            raise ConfigError(f"pairing must be 'index' or 'all', got {pairing!r}")
         self.pairing = pairing
 
     def forward(self, views: list[ViewOutput]) -> Tensor:

@@ -46,9 +46,7 @@ class RandAugmentPixels:
     """timm's RandAugment on a PIL image or float pixels [C, H, W] in [0, 1] (through 8-bit, as timm)."""
 
     def __init__(self, config: str, side: int, mean: Sequence[float]) -> None:
-        from timm.data.auto_augment import (
-            rand_augment_transform,  # timm takes seconds to import
-        )
+        from timm.data.auto_augment import rand_augment_transform  # timm takes seconds to import
 
         hparams = {"translate_const": int(side * 0.45), "img_mean": tuple(min(255, round(255 * m)) for m in mean)}
         self.transform = rand_augment_transform(config, hparams)

@@ -37,8 +37,7 @@ from torch.utils.data import Dataset, Subset
 
 from maskssl.errors import DataError
 from maskssl_image.augment import AugmentSettings, ImageTransform, image_transform
-from maskssl_image.image_files import LAYOUT as IMAGEFOLDER_LAYOUT
-from maskssl_image.image_files import image_files
+from maskssl_image.image_files import LAYOUT as IMAGEFOLDER_LAYOUT, image_files
 
 STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "digits": ((0.3053,), (0.3760,)),

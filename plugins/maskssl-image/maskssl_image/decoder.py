@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import partial
 
 import torch
-from maskssl import Decoded, Decoder, Encoded, Tokens
-from maskssl.init import init_transformer_weights
 from timm.models.vision_transformer import Block
 from torch import Tensor, nn
 
+from maskssl import Decoded, Decoder, Encoded, Tokens
+from maskssl.errors import ConfigError
+from maskssl.init import init_transformer_weights
 from maskssl_image.positions import sincos_pos_embed_with_cls
 from maskssl_image.visible import scatter_visible
 
@@ -43,9 +44,9 @@ class MAEDecoder(Decoder):
     ) -> None:
         super().__init__()
         if embed_dim % 4:
-            raise ValueError(f"embed_dim={embed_dim} must be divisible by 4 for the 2-D sin-cos position embedding")
+            raise ConfigError(f"embed_dim={embed_dim} must be divisible by 4 for the 2-D sin-cos position embedding")
         if embed_dim % num_heads:
-            raise ValueError(f"embed_dim={embed_dim} must be divisible by num_heads={num_heads}")
+            raise ConfigError(f"embed_dim={embed_dim} must be divisible by num_heads={num_heads}")
         self.embed = nn.Linear(encoder_dim, embed_dim)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.register_buffer(

@@ -6,12 +6,13 @@ from functools import partial
 from typing import Literal
 
 import torch
-from maskssl import Encoded, Encoder, Tokens
-from maskssl.init import init_transformer_weights
 from timm.layers import PatchEmbed
 from timm.models.vision_transformer import Block
 from torch import Tensor, nn
 
+from maskssl import Encoded, Encoder, Tokens
+from maskssl.errors import ConfigError
+from maskssl.init import init_transformer_weights
 from maskssl_image.positions import sincos_pos_embed_with_cls
 from maskssl_image.visible import gather_visible
 
@@ -51,14 +52,14 @@ class ViTEncoder(Encoder):
     ) -> None:
         super().__init__()
         if pool not in ("cls", "mean"):
-            raise ValueError(f"pool='{pool}' must be 'cls' or 'mean'")
+            raise ConfigError(f"pool='{pool}' must be 'cls' or 'mean'")
         height, width = (img_size, img_size) if isinstance(img_size, int) else img_size
         if height % patch_size or width % patch_size:
-            raise ValueError(f"image size {height}x{width} is not divisible by patch_size={patch_size}")
+            raise ConfigError(f"image size {height}x{width} is not divisible by patch_size={patch_size}")
         if embed_dim % 4:
-            raise ValueError(f"embed_dim={embed_dim} must be divisible by 4 for the 2-D sin-cos position embedding")
+            raise ConfigError(f"embed_dim={embed_dim} must be divisible by 4 for the 2-D sin-cos position embedding")
         if embed_dim % num_heads:
-            raise ValueError(f"embed_dim={embed_dim} must be divisible by num_heads={num_heads}")
+            raise ConfigError(f"embed_dim={embed_dim} must be divisible by num_heads={num_heads}")
         self.embed_dim = embed_dim
         self.pool = pool
         self.patch_embed = PatchEmbed((height, width), patch_size, in_chans, embed_dim)

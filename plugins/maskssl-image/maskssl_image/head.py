@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from maskssl import Encoded, Tokens
 from torch import Tensor, nn
+
+from maskssl import Encoded, Tokens
 
 
 @dataclass

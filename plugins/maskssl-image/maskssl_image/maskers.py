@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 import torch
-from maskssl import Masker, Tokens
 from torch import Tensor
+
+from maskssl import Masker, Tokens
 
 
 class BlockMasker(Masker):

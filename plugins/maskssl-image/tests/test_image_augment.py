@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from maskssl_image.augment import AugmentSettings, image_transform
 from PIL import Image
 
 from maskssl import load_config
 from maskssl.build import build_modality
 from maskssl.cli import main
 from maskssl.engine.data import KeyedSamples
+from maskssl_image.augment import AugmentSettings, image_transform
 
 
 def test_augmentations_apply_to_the_training_view_only_and_are_keyed_by_seed_epoch_and_index() -> None:

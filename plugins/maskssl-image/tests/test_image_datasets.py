@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from maskssl_image import ImageDataConfig, ImageModality, ImageModelConfig, build_image_dataset, read_idx
 
 from maskssl.errors import DataError
+from maskssl_image import ImageDataConfig, ImageModality, ImageModelConfig, build_image_dataset, read_idx
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED_DATA = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from maskssl_image.datasets import build_image_dataset
-from maskssl_image.modality import ImageDataConfig, ImageModality, ImageModelConfig
 from PIL import Image
 
 from maskssl.cli import main
 from maskssl.errors import DataError
+from maskssl_image.datasets import build_image_dataset
+from maskssl_image.modality import ImageDataConfig, ImageModality, ImageModelConfig
 
 
 def _save(path: Path, size: tuple[int, int] = (12, 10), mode: str = "RGB") -> None:

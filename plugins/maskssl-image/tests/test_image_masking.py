@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
-from maskssl_image import BlockMasker, normalize_patches, patchify, unpatchify
 
 from maskssl import Tokens, registry
 from maskssl.errors import ConfigError
 from maskssl.maskers import RandomMasker
+from maskssl_image import BlockMasker, normalize_patches, patchify, unpatchify
 
 
 def adjacent_hidden_pairs(mask: torch.Tensor, grid: tuple[int, int]) -> float:

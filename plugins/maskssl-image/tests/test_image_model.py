@@ -7,6 +7,10 @@ import re
 import numpy as np
 import pytest
 import torch
+
+from maskssl import Decoded, Encoded, MaskedAutoencoder, Tokens, registry
+from maskssl.errors import ConfigError, DataError
+from maskssl.maskers import RandomMasker
 from maskssl_image import (
     ImageDataConfig,
     ImageModality,
@@ -18,10 +22,6 @@ from maskssl_image import (
     unpatchify,
 )
 from maskssl_image.visible import gather_visible, scatter_visible
-
-from maskssl import Decoded, Encoded, MaskedAutoencoder, Tokens, registry
-from maskssl.errors import ConfigError, DataError
-from maskssl.maskers import RandomMasker
 
 
 def tokens_for(images: torch.Tensor, patch_size: int) -> Tokens:

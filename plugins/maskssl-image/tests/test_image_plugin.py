@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from maskssl_image import ImageModality
 
 from maskssl import registry
 from maskssl.build import build_modality, build_model, load_config
+from maskssl_image import ImageModality
 
 REPO = Path(__file__).resolve().parents[3]
 
