@@ -232,7 +232,10 @@ def create(kind: str, section: Mapping[str, Any], *, prefix: str | None = None, 
 
     ``injected`` are arguments the caller supplies from context (a modality passes image size and
     channels to its encoder); they may not be set in the section. Options are checked against the
-    factory's signature: an unknown key raises ConfigError listing the valid ones.
+    factory's signature: an unknown key raises ConfigError listing the valid ones. A ConfigError the factory
+    raises (its own check of its options) is named with the section; any other exception propagates
+    unchanged, with a note naming the component and its options: a bug in a component is not reported as
+    a mistake in the config.
     """
     prefix = prefix or kind
     if "name" not in section:
@@ -261,6 +264,10 @@ def create(kind: str, section: Mapping[str, Any], *, prefix: str | None = None, 
         )
     try:
         return factory(**injected, **options)
-    except (ValueError, TypeError) as exc:
+    except ConfigError as exc:  # the component's own check of its options: a config mistake
         raise ConfigError(f"{prefix} ({kind} '{name}'): {exc}") from exc
+    except Exception as exc:  # anything else is a bug in the component: keep its type and traceback
+        exc.add_note(f"maskssl: raised while building {prefix} = {kind} '{name}' ({entries(kind)[name].target}) "
+                     f"with options {dict(section)}; a config mistake would be a ConfigError")
+        raise
 

@@ -324,3 +324,23 @@ def test_a_modality_whose_name_differs_from_its_registration_is_named(local_name
     local_names.append(("modality", "toy_alias"))
     with pytest.raises(ConfigError, match=r"registered as 'toy_alias' .*calls itself 'toy': set its class attribute"):
         build_modality(load_config("toy_alias"))
+
+
+def test_a_bug_in_a_constructor_keeps_its_type_and_traceback_with_a_note(local_names: list[tuple[str, str]]) -> None:
+    class Buggy(RandomMasker):
+        def __init__(self, ratio: float = 0.75, cells: int = 2) -> None:
+            super().__init__(ratio)
+            self.width = 1 / (cells - 2)  # a plugin bug at the default, not a config mistake
+
+    register_masker("test-buggy")(Buggy)
+    local_names.append(("masker", "test-buggy"))
+    with pytest.raises(ZeroDivisionError) as caught:
+        create("masker", {"name": "test-buggy", "ratio": 0.5})
+    assert not isinstance(caught.value, ConfigError)
+    assert "while building masker = masker 'test-buggy'" in "\n".join(caught.value.__notes__)
+    assert "{'name': 'test-buggy', 'ratio': 0.5}" in "\n".join(caught.value.__notes__)
+
+
+def test_a_components_own_check_of_its_options_is_a_config_error_naming_the_section() -> None:
+    with pytest.raises(ConfigError, match=r"masker \(masker 'random'\): mask ratio must be in \(0, 1\)"):
+        create("masker", {"name": "random", "ratio": 1.5})

@@ -17,9 +17,10 @@ with warnings.catch_warnings():
 from maskssl_graph.corruption import Corruption, corrupt_dense, sample_corruption
 from maskssl_graph.datasets import load_node_graph, load_tu, row_normalize
 from maskssl_graph.gat import GATDecoder, GATEncoder
+from maskssl_graph.gat_layer import GATLayer
 from maskssl_graph.gin import GINDecoder, GINEncoder
 from maskssl_graph.graphs import GraphList, NodeGraph, SingleGraph
-from maskssl_graph.loss import scaled_cosine_error
+from maskssl_graph.loss import projected_scaled_cosine_error, scaled_cosine_error
 from maskssl_graph.modality import GraphDataConfig, GraphModality, GraphModelConfig
 from maskssl_graph.projected_gat import ProjectedGATLayer
 from maskssl_graph.projection import MaskedInputProjection
@@ -33,6 +34,7 @@ __all__ = [
     "Corruption",
     "GATDecoder",
     "GATEncoder",
+    "GATLayer",
     "GINDecoder",
     "GINEncoder",
     "GraphDataConfig",
@@ -47,6 +49,7 @@ __all__ = [
     "corrupt_dense",
     "load_node_graph",
     "load_tu",
+    "projected_scaled_cosine_error",
     "register_graph",
     "row_normalize",
     "sample_corruption",

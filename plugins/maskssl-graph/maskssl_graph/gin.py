@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from maskssl import Decoded, Decoder, Encoded, Encoder, Tokens
 from torch import Tensor, nn
 from torch_geometric.nn import GINConv
 
+from maskssl import Decoded, Decoder, Encoded, Encoder, Tokens
+from maskssl.errors import ConfigError
 from maskssl_graph.corruption import corrupt_dense, sample_corruption
 from maskssl_graph.layers import Activation, Norm, make_activation, make_norm
 from maskssl_graph.pooling import Pooling, pool_samples
@@ -58,9 +59,9 @@ class GINEncoder(Encoder):
     ) -> None:
         super().__init__()
         if num_layers < 1:
-            raise ValueError(f"num_layers={num_layers} must be at least 1")
+            raise ConfigError(f"num_layers={num_layers} must be at least 1")
         if not 0.0 <= replace_rate < 1.0:
-            raise ValueError(f"replace_rate={replace_rate} must be in [0, 1)")
+            raise ConfigError(f"replace_rate={replace_rate} must be in [0, 1)")
         self.embed_dim = hidden_dim
         self.pooling = pooling
         self.in_drop = in_drop

@@ -19,18 +19,20 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 import torch
-from maskssl import Decoded, Decoder, Encoder, FeatureSet, Modality, Tokens, registry
-from maskssl.errors import ConfigError, DataError
-from maskssl.finetune.linear_head import PooledLinearHead, PooledLinearHeadConfig
 from sklearn.model_selection import StratifiedKFold
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset
 from torch_geometric.data import Batch
 
+from maskssl import Decoded, Decoder, Encoder, FeatureSet, Modality, Tokens, registry
+from maskssl.errors import ConfigError, DataError
+from maskssl.finetune.linear_head import PooledLinearHead, PooledLinearHeadConfig
+from maskssl_graph.gat import HiddenRowsDecoded
 from maskssl_graph.graphs import GraphList, NodeGraph, SingleGraph
-from maskssl_graph.loss import scaled_cosine_error
+from maskssl_graph.loss import projected_scaled_cosine_error, scaled_cosine_error
 from maskssl_graph.pooling import READOUTS, Pooling
 from maskssl_graph.sources import is_node_task, load_source
+from maskssl_graph.sparse import SparseRows
 
 
 @dataclass
@@ -213,6 +215,12 @@ class GraphModality(Modality):
 
     def reconstruction_loss(self, decoded: Decoded, mask: Tensor, tokens: Tokens) -> Tensor:
         """GraphMAE's scaled cosine error over the hidden nodes (mask [1, N], True = hidden)."""
+        if isinstance(decoded, HiddenRowsDecoded):  # the decoder predicted the hidden rows only: no gather
+            # the targets' hidden rows; kept sparse when the features are (tokenize hands them as the inputs)
+            inputs = tokens.inputs
+            target = (inputs.select_rows(decoded.rows) if isinstance(inputs, SparseRows)
+                      else tokens.targets[0].index_select(0, decoded.rows))
+            return projected_scaled_cosine_error(decoded.states, decoded.weight, decoded.bias, target, self.model.alpha)
         hidden = mask[0]
         return scaled_cosine_error(decoded.prediction[0][hidden], tokens.targets[0][hidden], self.model.alpha)
 

@@ -7,6 +7,8 @@ from typing import Any, Literal
 from torch import Tensor
 from torch_geometric.nn import global_add_pool, global_max_pool, global_mean_pool
 
+from maskssl.errors import ConfigError
+
 Pooling = Literal["sum", "mean", "max"]
 READOUTS = {"sum": global_add_pool, "mean": global_mean_pool, "max": global_max_pool}
 
@@ -17,5 +19,5 @@ def pool_samples(h: Tensor, context: dict[str, Any], pooling: Pooling) -> Tensor
     if "sample" in context:
         return h[context["sample"]]
     if pooling not in READOUTS:
-        raise ValueError(f"unknown pooling '{pooling}'; choose one of {', '.join(READOUTS)}")
+        raise ConfigError(f"unknown pooling '{pooling}'; choose one of {', '.join(READOUTS)}")
     return READOUTS[pooling](h, context["batch"], size=context["num_graphs"])

@@ -8,7 +8,9 @@ messages are gathered, weighted and summed over every edge. The sum is linear, s
 
 and s . W h = (W^T s) . h: the attention scores and the sum need only D-wide vectors, and W is applied
 to the rows that are read. The parameters (W, s, t, b) and their initialisation are GraphMAE's, so the
-layer computes exactly ``GATConv(D, F, heads=1)`` (tested), at well under half the cost.
+layer computes exactly ``GATConv(D, F, heads=1)`` (tested), at well under half the cost. The sums can also
+be handed out before W (``project=False``), for a loss that reads the prediction in that form
+(``loss.projected_scaled_cosine_error``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.utils import scatter, softmax
+
+from maskssl_graph.attention import EdgeLayout, attend
+from maskssl_graph.layers import init_like_graphmae
 
 
 class ProjectedGATLayer(nn.Module):
@@ -40,21 +44,16 @@ class ProjectedGATLayer(nn.Module):
         self.att_src = nn.Parameter(torch.empty(1, 1, out_dim))
         self.att_dst = nn.Parameter(torch.empty(1, 1, out_dim))
         self.bias = nn.Parameter(torch.zeros(out_dim))
-        gain = nn.init.calculate_gain("relu")
-        for weight in (self.lin.weight, self.att_src, self.att_dst):
-            nn.init.xavier_normal_(weight, gain=gain)
+        init_like_graphmae(self)
 
-    def forward(self, h: Tensor, edge_index: Tensor, rows: Tensor | None = None) -> Tensor:
-        """h [N, D]; edge_index [2, E] (source, target), self-loops included; rows [M] of the output
-        to compute (None: all N). Returns [M, F]; a node without incoming edges gets the bias."""
-        weight = self.lin.weight  # [F, D]
-        score_src = h @ (self.att_src.view(-1) @ weight)  # [N] = att_src . W h_j
-        score_dst = h @ (self.att_dst.view(-1) @ weight)  # [N]
-        src, dst = edge_index
-        logits = F.leaky_relu(score_src[src] + score_dst[dst], self.negative_slope)  # [E]
-        alpha = softmax(logits, dst, num_nodes=h.shape[0])
-        alpha = F.dropout(alpha, self.attn_drop, self.training)
-        summed = scatter(h[src] * alpha.unsqueeze(-1), dst, dim=0, dim_size=h.shape[0], reduce="sum")  # [N, D]
-        if rows is not None:
-            summed = summed[rows]
-        return self.lin(summed) + self.bias
+    def forward(self, h: Tensor, edge_index: Tensor, rows: Tensor | None = None, project: bool = True) -> Tensor:
+        """h [N, D]; edge_index [2, E] (source, target), self-loops included; rows [M] of the output to compute
+        (None: all N). Returns [M, F]; a node without incoming edges gets the bias. ``project=False`` returns the
+        attention-weighted sums [M, D] sum_j a_ij h_j instead, before W and b."""
+        layout = EdgeLayout.from_edge_index(edge_index, h.shape[0], rows=rows)  # the edges into the rows
+        att = torch.cat([self.att_src.view(1, -1), self.att_dst.view(1, -1)]) @ self.lin.weight  # [2, D]
+        scores = h @ att.T  # [N, 2]: att_src . W h_j, att_dst . W h_j
+        score_dst = scores[:, 1:] if rows is None else scores[:, 1:].index_select(0, rows)  # [M, 1]
+        summed = attend(h.unsqueeze(1), scores[:, :1], score_dst, layout, self.negative_slope, self.attn_drop,
+                        self.training).squeeze(1)  # [M, D]
+        return F.linear(summed, self.lin.weight, self.bias) if project else summed

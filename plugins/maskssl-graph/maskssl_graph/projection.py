@@ -46,6 +46,4 @@ class MaskedInputProjection(nn.Module):
         projected = sparse_matmul(x, self.weight, F.dropout(x.values, self.dropout, self.training))  # [N, D]
         if corruption is None:
             return projected
-        projected = projected.index_copy(0, corruption.noise, projected[corruption.source])
-        token = self.mask_token @ self.weight  # [D]
-        return projected.index_put((corruption.token,), token.expand(corruption.token.numel(), -1))
+        return corrupt_dense(projected, self.mask_token @ self.weight, corruption)

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from maskssl.errors import DataError
+from graph_files import path, star, write_tu
 from torch_geometric.utils import contains_self_loops
 
+from maskssl.errors import DataError
 from maskssl_graph import GraphModality, load_node_graph, load_tu, row_normalize, stochastic_block_graph
 from maskssl_graph.modality import GraphDataConfig, GraphModelConfig
-
-from graph_files import path, star, write_tu
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED_DATA = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data"))

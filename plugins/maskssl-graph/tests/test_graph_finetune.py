@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from graph_files import path, star, write_tu
+
 from maskssl import load_config, train
 from maskssl.config import load_yaml
 from maskssl.errors import ConfigError
 from maskssl.finetune import FinetuneTask, finetune, load_finetune_config
 from maskssl.finetune.layer_decay import encoder_layer_ids
 from maskssl_graph.modality import GraphModality
-
-from graph_files import path, star, write_tu
 
 REPO = Path(__file__).resolve().parents[3]
 

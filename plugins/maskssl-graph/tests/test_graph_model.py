@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from maskssl import Tokens, registry
-from maskssl.maskers import RandomMasker
 from torch_geometric.nn import GATConv
 from torch_geometric.utils import add_self_loops
 
+from maskssl import Tokens, registry
+from maskssl.maskers import RandomMasker
 from maskssl_graph import (
     GATDecoder,
     GATEncoder,

@@ -9,20 +9,19 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from graph_files import path, star, write_tu
+from torch_geometric.data import Data
+from torch_geometric.datasets import FakeDataset
+from torch_geometric.utils import is_undirected
+
 from maskssl import load_config, train
 from maskssl.cli import main
 from maskssl.errors import ConfigError, DataError
 from maskssl.eval.evaluate import run_protocol
 from maskssl.eval_config import EvalConfig
-from torch_geometric.data import Data
-from torch_geometric.datasets import FakeDataset
-from torch_geometric.utils import is_undirected
-
 from maskssl_graph import register_graph
 from maskssl_graph.graphs import GraphList, NodeGraph
 from maskssl_graph.modality import GraphDataConfig, GraphModality, GraphModelConfig
-
-from graph_files import path, star, write_tu
 
 TINY = ["encoder.hidden_dim=16", "model.pooled_nodes=8", "train.log_every=1", "--no-progress"]
 

@@ -6,6 +6,8 @@ import torch
 from timm.models.vision_transformer import Block
 from torch import Tensor, nn
 
+from maskssl.errors import ConfigError
+
 POSITION_HIDDEN = 128
 """Hidden width of the centre-coordinate MLP (Point-MAE: Linear(3, 128), GELU, Linear(128, D))."""
 
@@ -26,7 +28,7 @@ class PositionalBlocks(nn.Module):
     def __init__(self, dim: int, depth: int, num_heads: int, mlp_ratio: float = 4.0, drop_path_rate: float = 0.0):
         super().__init__()
         if dim % num_heads:
-            raise ValueError(f"embed_dim={dim} must be divisible by num_heads={num_heads}")
+            raise ConfigError(f"embed_dim={dim} must be divisible by num_heads={num_heads}")
         self.blocks = nn.ModuleList(
             Block(dim, num_heads, mlp_ratio, qkv_bias=False, drop_path=rate)
             for rate in torch.linspace(0, drop_path_rate, depth).tolist()

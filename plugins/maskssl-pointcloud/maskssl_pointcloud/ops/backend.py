@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from maskssl.errors import ConfigError
+
 Backend = Literal["auto", "torch", "pytorch3d"]
 
 pytorch3d_ops: Any
@@ -38,4 +40,4 @@ def use_pytorch3d(backend: Backend) -> bool:
                 "(https://github.com/facebookresearch/pytorch3d/blob/main/INSTALL.md) or use backend='auto'"
             )
         return True
-    raise ValueError(f"backend must be 'auto', 'torch' or 'pytorch3d', got {backend!r}")
+    raise ConfigError(f"backend must be 'auto', 'torch' or 'pytorch3d', got {backend!r}")

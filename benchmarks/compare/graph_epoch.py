@@ -1,0 +1,331 @@
+"""Side-by-side: one GraphMAE Cora pretraining epoch in maskssl vs. the published THUDM/GraphMAE pyg-branch code.
+
+    taskset -c 0 python benchmarks/compare/graph_epoch.py --graphmae /path/to/GraphMAE-pyg --steps 30 --warmup 3
+    python benchmarks/compare/graph_epoch.py --graphmae /path/to/GraphMAE-pyg --profile   # + per-op tables
+    python benchmarks/compare/graph_epoch.py --graphmae /path/to/GraphMAE-pyg --threads 2
+
+``--threads`` (default 1) sets ``torch.set_num_threads``; pin the process (``taskset``) on a shared machine.
+
+``--graphmae`` is a checkout of https://github.com/THUDM/GraphMAE, branch ``pyg`` (default: env GRAPHMAE_REPO).
+Without one, or without the Cora files, the script says what to pass and exits 0 (skip). GraphMAE's code
+is only imported from that path (added to ``sys.path`` here); nothing of it lives in this repository.
+
+What is built, on the same graph and at identical shapes:
+
+    graph       Cora from ``--cora-root`` as maskssl loads it (``load_node_graph``): 2708 nodes, 1433 features
+                row-normalised (GraphMAE's ``T.NormalizeFeatures``), 13264 directed edges after GraphMAE's
+                ``remove_self_loops`` + ``add_self_loops`` (maskssl's ``with_self_loops`` is exactly that).
+                GraphMAE gets the dense features [2708, 1433]; maskssl its default sparse input (1.3% non-zero).
+    GraphMAE    ``graphmae.models.build_model`` on the arguments of ``main_transductive.py --dataset cora
+                --use_cfg``: its ``build_args`` defaults overlaid by ``load_best_configs(configs.yml)``.
+    maskssl     ``build_model`` of configs/graph/cora.yaml. Every setting both have (widths, heads, layers,
+                dropouts, mask and replace rates, SCE alpha, lr, weight decay, activation, ...) is asserted
+                equal below and printed.
+    optimizer   GraphMAE: its ``create_optimizer("adam", ...)`` = ``torch.optim.Adam`` with L2 weight decay on
+                every tensor (for-loop implementation, torch's CPU default). maskssl: ``build_optimizer`` as its
+                training loop builds it: the same Adam, fused, no weight decay on 1-D tensors.
+
+One timed epoch = one full-batch optimizer step. GraphMAE: ``model(x, edge_index)`` (mask, corrupt,
+encode, re-mask, decode, SCE, its ``loss.item()``) -> ``zero_grad`` -> ``backward`` -> ``step``, as its
+``pretrain`` loop. maskssl: ``tokenize`` + the step's sample keys (as ``PretrainTask.prepare``) -> ``model(tokens,
+generator)`` -> ``backward`` -> ``step`` -> ``zero_grad``. The lr schedule and the loops' logging are
+outside both. After ``--warmup`` steps of each, the two run interleaved (alternating which goes first)
+in this one process, so drift in the machine's load hits both alike. The table shows per epoch the median
+and minimum wall-clock time and the median process CPU time (which leaves out the time other processes
+hold the core), and the speed-up of maskssl in each.
+
+Before timing, an equivalence check copies GraphMAE's weights into maskssl, gives maskssl the nodes that
+GraphMAE hid and the corruption it drew (read off its corrupted input: mask-token rows, rows copied from
+other nodes, and the one hidden node GraphMAE's rounding leaves uncorrupted), and compares the losses and
+every parameter's gradient, with dropout off (eval mode): two independent RNG streams cannot draw the same
+dropout masks (with dropout, maskssl's sparse input path differs as its README documents: input dropout
+before the noise rows copy their source, no dropout on the mask token). GraphMAE's two ``GAT.activation``
+PReLUs are never called (no gradient) and have no counterpart; ``--no-check`` skips the check.
+
+Run-time patches of GraphMAE's code for this environment (nothing is edited on disk):
+  * ``tensorboardX`` (imported by ``graphmae/utils.py`` for its optional TensorBoard logger, not installed
+    here) is replaced by a stub module when it cannot be imported; the logger is never created.
+GraphMAE's ``GATConv`` (a torch-geometric ``MessagePassing``) and ``PreModel`` run unchanged on today's
+torch and torch-geometric.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import logging
+import os
+import statistics
+import sys
+import time
+import types
+from collections.abc import Callable
+from pathlib import Path
+from unittest import mock
+
+import torch
+from torch import Tensor, nn
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPE = REPO / "configs/graph/cora.yaml"
+DEFAULT_CORA = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data")) / "planetoid"
+
+
+def machine() -> str:
+    """CPU model (/proc/cpuinfo), CPUs this process may run on, torch threads."""
+    info = Path("/proc/cpuinfo")
+    names = [ln.split(":", 1)[1].strip() for ln in info.read_text().splitlines() if ln.startswith("model name")] \
+        if info.exists() else []
+    pinned = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    return (f"{names[0] if names else 'unknown CPU'} ({len(names) or '?'} logical CPUs, this process on "
+            f"{pinned or 'any'}), torch {torch.__version__} with {torch.get_num_threads()} thread(s)")
+
+
+# -- GraphMAE, imported from its checkout -------------------------------------------------------------
+def graphmae_model(path: Path, num_features: int) -> tuple[nn.Module, torch.optim.Optimizer, argparse.Namespace]:
+    """GraphMAE's PreModel and Adam for Cora, as ``main_transductive.py --dataset cora --use_cfg`` builds them."""
+    try:
+        import tensorboardX  # noqa: F401
+    except ImportError:  # graphmae/utils.py imports SummaryWriter for its optional logger only
+        sys.modules["tensorboardX"] = types.SimpleNamespace(SummaryWriter=None)  # type: ignore[assignment]
+    sys.path.insert(0, str(path))
+    from graphmae.models import build_model  # (from the checkout)
+    from graphmae.utils import build_args, create_optimizer, load_best_configs
+
+    argv = ["main_transductive.py", "--dataset", "cora", "--use_cfg"]
+    with mock.patch.object(sys, "argv", argv), contextlib.redirect_stdout(io.StringIO()):
+        logging.disable(logging.INFO)  # its "Using best configs" line
+        args = load_best_configs(build_args(), str(path / "configs.yml"))
+        logging.disable(logging.NOTSET)
+    args.num_features = num_features
+    torch.manual_seed(0)
+    model = build_model(args)
+    return model, create_optimizer(args.optimizer, model, args.lr, args.weight_decay), args
+
+
+def matched_settings(args: argparse.Namespace, config) -> dict[str, object]:
+    """GraphMAE's Cora settings, asserted equal to maskssl's recipe."""
+    enc, dec, train = config.encoder, config.decoder, config.train
+    pairs = {
+        "encoder/decoder": ((args.encoder, args.decoder), (enc["name"], dec["name"])),
+        "num_hidden": (args.num_hidden, enc["hidden_dim"]), "num_heads": (args.num_heads, enc["num_heads"]),
+        "num_out_heads": (args.num_out_heads, 1), "num_layers": (args.num_layers, enc["num_layers"]),
+        "in_drop": (args.in_drop, enc["in_drop"]), "attn_drop": (args.attn_drop, enc["attn_drop"]),
+        "decoder in_drop/attn_drop": ((args.in_drop, args.attn_drop), (dec["in_drop"], dec["attn_drop"])),
+        "negative_slope": (args.negative_slope, enc.get("negative_slope", 0.2)),
+        "activation": (args.activation, enc["activation"]), "norm": (args.norm, enc["norm"]),
+        "residual": (args.residual, enc["residual"]), "mask_rate": (args.mask_rate, config.masker["ratio"]),
+        "replace_rate": (args.replace_rate, enc["replace_rate"]),
+        "loss_fn/alpha_l": ((args.loss_fn, args.alpha_l), ("sce", config.model["alpha"])),
+        "drop_edge_rate": (args.drop_edge_rate, 0.0), "concat_hidden": (args.concat_hidden, False),
+        "optimizer": (args.optimizer, train.optimizer), "lr": (args.lr, train.lr),
+        "weight_decay": (args.weight_decay, train.weight_decay),
+    }
+    for name, (theirs, ours) in pairs.items():
+        assert theirs == ours, f"{name}: GraphMAE {theirs} vs maskssl {ours}"
+    return {name: theirs for name, (theirs, _) in pairs.items()}
+
+
+# -- weights and the equivalence check ----------------------------------------------------------------
+def copy_weights(theirs: nn.Module, ours: nn.Module) -> dict[str, str]:
+    """Copy GraphMAE's parameters into maskssl's; returns maskssl name -> GraphMAE name."""
+    names = {
+        "encoder.input.weight": "encoder.gat_layers.0.lin_src.weight",  # transposed: [F, D] vs [D, F]
+        "encoder.input.mask_token": "enc_mask_token",  # [F] vs [1, F]
+        "decoders.0.to_decoder.weight": "encoder_to_decoder.weight",
+        "decoders.0.layer.lin.weight": "decoder.gat_layers.0.lin_src.weight",
+    }
+    for layer in range(len(ours.encoder.convs)):
+        for part in ("att_src", "att_dst", "bias"):
+            names[f"encoder.convs.{layer}.{part}"] = f"encoder.gat_layers.{layer}.{part}"
+        names[f"encoder.activations.{layer}.weight"] = f"encoder.gat_layers.{layer}.activation.weight"
+        if layer > 0:
+            names[f"encoder.convs.{layer}.lin.weight"] = f"encoder.gat_layers.{layer}.lin_src.weight"
+    for part in ("att_src", "att_dst", "bias"):
+        names[f"decoders.0.layer.{part}"] = f"decoder.gat_layers.0.{part}"
+    source, target = dict(theirs.named_parameters()), dict(ours.named_parameters())
+    assert set(names) == set(target), f"unmapped maskssl parameters: {set(target) ^ set(names)}"
+    with torch.no_grad():
+        for mine, their in names.items():
+            value = source[their].t() if mine == "encoder.input.weight" else source[their]
+            target[mine].copy_(value.reshape(target[mine].shape))
+    return names
+
+
+def equivalence_check(theirs: nn.Module, ours: nn.Module, modality, tokens) -> str:
+    """Loss and gradients of both on the nodes GraphMAE hides and the corruption it draws (eval mode)."""
+    from maskssl_graph.corruption import Corruption
+
+    x, edge_index = tokens.targets[0], tokens.context["edge_index"]
+    theirs.eval(), ours.eval()
+    with torch.no_grad():
+        theirs.enc_mask_token.normal_()  # a token no row of x equals, so that token rows can be told apart
+    names = copy_weights(theirs, ours)
+    drawn: dict[str, Tensor] = {}
+    corrupt = theirs.encoding_mask_noise
+
+    def recording(*args, **kwargs):
+        out_x, (hidden, keep) = corrupt(*args, **kwargs)
+        drawn.update(x=out_x.detach(), hidden=hidden)
+        return out_x, (hidden, keep)
+
+    torch.manual_seed(0)
+    with mock.patch.object(theirs, "encoding_mask_noise", recording):
+        loss_theirs = theirs.mask_attr_prediction(x, edge_index)
+    loss_theirs.backward()
+    rows = drawn["x"][drawn["hidden"]]
+    is_token = (rows == theirs.enc_mask_token.detach()).all(dim=1)
+    token, others = drawn["hidden"][is_token], drawn["hidden"][~is_token]
+    source = torch.stack([(x == drawn["x"][i]).all(dim=1).nonzero()[0, 0] for i in others.tolist()])
+    corruption = Corruption(token=token, noise=others, source=source)
+    mask = torch.zeros(1, x.shape[0], dtype=torch.bool)
+    mask[0, drawn["hidden"]] = True
+    with mock.patch("maskssl_graph.gat.sample_corruption", lambda *_: corruption):
+        encoded = ours.encoder(tokens, mask)
+    loss_ours = modality.reconstruction_loss(ours.decoders[0](encoded, mask, tokens), mask, tokens)
+    loss_ours.backward()
+    grads = {n: p.grad for n, p in theirs.named_parameters()}
+
+    def difference(name: str, grad: Tensor) -> float:
+        """Largest difference of the two gradients, relative to the largest entry of GraphMAE's."""
+        reference = grads[names[name]].t() if name == "encoder.input.weight" else grads[names[name]]
+        reference = reference.reshape(grad.shape)
+        return ((grad - reference).abs().max() / reference.abs().max().clamp_min(1e-30)).item()
+
+    worst = max(difference(n, p.grad) for n, p in ours.named_parameters())
+    relative = abs(loss_ours.item() - loss_theirs.item()) / abs(loss_theirs.item())
+    assert relative < 1e-5 and worst < 1e-3, f"not the same computation: loss {relative:.2e}, gradient {worst:.2e}"
+    theirs.zero_grad(set_to_none=True), ours.zero_grad(set_to_none=True)
+    return (f"check (eval mode, GraphMAE's mask of {int(mask.sum())} nodes: {token.numel()} mask-token, "
+            f"{others.numel()} copying a node or left as they are): loss GraphMAE {loss_theirs.item():.6f} maskssl "
+            f"{loss_ours.item():.6f} (rel. diff {relative:.1e}); largest gradient difference over all "
+            f"{len(names)} parameters {worst:.1e} of the gradient's max")
+
+
+# -- the two epochs --------------------------------------------------------------------------------------
+def make_steps(theirs: nn.Module, their_optimizer: torch.optim.Optimizer, ours: nn.Module, modality, config,
+               x: Tensor, edge_index: Tensor) -> dict[str, Callable[[], None]]:
+    """Closures running one full-batch optimizer step (= one epoch) of each implementation."""
+    from maskssl.engine.optim import build_optimizer, param_groups
+    from maskssl.keyed_random import batch_keys
+
+    train, cpu = config.train, torch.device("cpu")
+    our_optimizer = build_optimizer(param_groups(ours, train.weight_decay), train.lr, train.betas, cpu,
+                                    train.optimizer)
+    batch = modality.collate([modality.build_dataset("train")[0]])
+    generator = torch.Generator().manual_seed(0)
+    steps = iter(range(10**9))
+    theirs.train(), ours.train()
+
+    def graphmae() -> None:  # GraphMAE's pretrain(): one epoch
+        loss, _ = theirs(x, edge_index)
+        their_optimizer.zero_grad()
+        loss.backward()
+        their_optimizer.step()
+
+    def maskssl() -> None:  # the loop's _accumulate + _step, without bookkeeping
+        tokens = modality.tokenize(batch, cpu)
+        tokens.sample_keys = batch_keys(train.seed, next(steps), 0, 0, 1, train.batch_size, cpu)
+        ours(tokens, generator).loss.backward()
+        our_optimizer.step()
+        our_optimizer.zero_grad(set_to_none=True)
+
+    return {"GraphMAE (pyg)": graphmae, "maskssl": maskssl}
+
+
+def timed(step: Callable[[], None]) -> tuple[float, float]:
+    """(wall-clock, process CPU) seconds of one call: the CPU time leaves out waits for a shared machine's cores."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    step()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def print_times(steps: dict[str, Callable[[], None]], count: int, warmup: int) -> None:
+    """Time ``count`` epochs of each, interleaved (alternating which goes first); print the table and ratio."""
+    seconds: dict[str, list[tuple[float, float]]] = {name: [] for name in steps}
+    order = list(steps.items())
+    for index in range(count):
+        for name, step in order if index % 2 == 0 else order[::-1]:
+            seconds[name].append(timed(step))
+    print(f"\n{count} interleaved epochs each after {warmup} warm-up epochs each (1 epoch = 1 optimizer step), "
+          f"{torch.get_num_threads()} thread(s)")
+    print("| implementation | ms / epoch, median (wall) | min (wall) | median (process CPU) |\n|---|---|---|---|")
+    median: dict[str, tuple[float, float]] = {}
+    for name, times in seconds.items():
+        wall, cpu = zip(*times)
+        median[name] = (statistics.median(wall), statistics.median(cpu))
+        print(f"| {name} | {1e3 * median[name][0]:.1f} | {1e3 * min(wall):.1f} | {1e3 * median[name][1]:.1f} |")
+    (a, ta), (b, tb) = seconds.items()
+    pairs = statistics.median(x[0] / y[0] for x, y in zip(ta, tb))
+    print(f"speed-up of {b} over {a}: {median[a][0] / median[b][0]:.2f}x wall (median of per-pair ratios "
+          f"{pairs:.2f}x), {median[a][1] / median[b][1]:.2f}x CPU time")
+
+
+def profile(steps: dict[str, Callable[[], None]], count: int, rows: int) -> None:
+    """torch.profiler's per-op table (self CPU time) of ``count`` steps of each implementation."""
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+
+    for name, step in steps.items():
+        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(count):
+                step()
+        print(f"\n=== {name}: {count} steps, ops by self CPU time ===")
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows, max_name_column_width=48))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--graphmae", default=os.environ.get("GRAPHMAE_REPO"),
+                        help="THUDM/GraphMAE checkout, branch pyg (env GRAPHMAE_REPO)")
+    parser.add_argument("--cora-root", type=Path, default=DEFAULT_CORA, help="folder holding Cora/raw/ind.cora.*")
+    parser.add_argument("--steps", type=int, default=20, help="timed epochs per implementation")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed epochs per implementation first")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--profile", action="store_true", help="also print per-op profiles of --profile-steps each")
+    parser.add_argument("--profile-steps", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=25, help="ops per profile table")
+    parser.add_argument("--no-check", action="store_true", help="skip the loss/gradient equivalence check")
+    args = parser.parse_args()
+
+    graphmae_path = Path(args.graphmae).resolve() if args.graphmae else None
+    if graphmae_path is None or not (graphmae_path / "graphmae/models/edcoder.py").is_file():
+        print(f"skip: no THUDM/GraphMAE pyg-branch checkout ({args.graphmae or 'none given'}); pass --graphmae PATH "
+              "or set GRAPHMAE_REPO (git clone -b pyg https://github.com/THUDM/GraphMAE)")
+        return
+    if not (args.cora_root / "Cora/raw/ind.cora.graph").is_file():
+        print(f"skip: no Cora files under {args.cora_root}/Cora/raw/; pass --cora-root")
+        return
+    torch.set_num_threads(args.threads)
+    from maskssl.build import build_modality, build_model, load_config
+
+    config = load_config("graph", RECIPE, [f"data.root={args.cora_root}", "train.device=cpu", "train.precision=fp32"])
+    assert not config.regularizers and config.views == 1 and config.online_probe_classes is None
+    modality = build_modality(config)
+    graph = modality.source
+    torch.manual_seed(0)
+    ours = build_model(modality, config)
+    theirs, their_optimizer, their_args = graphmae_model(graphmae_path, graph.x.shape[1])
+    settings = matched_settings(their_args, config)
+    print(f"machine: {machine()}")
+    print(f"GraphMAE at {graphmae_path}; Cora: {graph.num_nodes} nodes, {graph.x.shape[1]} features, "
+          f"{graph.edge_index.shape[1]} edges (self-loops included)")
+    print("matched settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+    count = {name: sum(p.numel() for p in m.parameters()) for name, m in (("GraphMAE", theirs), ("maskssl", ours))}
+    print(f"parameters: GraphMAE {count['GraphMAE']:,} (2 in never-called PReLUs), maskssl {count['maskssl']:,}")
+    tokens = modality.tokenize(graph, torch.device("cpu"))
+    if not args.no_check:
+        print(equivalence_check(theirs, ours, modality, tokens))
+
+    steps = make_steps(theirs, their_optimizer, ours, modality, config, graph.x, graph.edge_index)
+    for _ in range(args.warmup):
+        for step in steps.values():
+            step()
+    if args.steps > 0:
+        print_times(steps, args.steps, args.warmup)
+    if args.profile:
+        profile(steps, args.profile_steps, args.rows)
+
+
+if __name__ == "__main__":
+    main()
