@@ -39,7 +39,7 @@ from maskssl.config import RunConfig, TrainConfig
 from maskssl.data_scan import without_unreadable
 from maskssl.distributed import DistInfo, agree, init_distributed
 from maskssl.engine.checkpoint import check_model_matches, load_latest, save_checkpoint
-from maskssl.engine.data import EpochSampler, make_loader
+from maskssl.engine.data import EpochSampler, make_loader, next_keeping_rngs
 from maskssl.engine.device import autocast, autocast_dtype, select_device, set_cpu_threads
 from maskssl.engine.metrics import MetricsLog
 from maskssl.engine.optim import build_optimizer
@@ -301,7 +301,7 @@ class _Trainer:
         terms: dict[str, torch.Tensor] = {}
         for micro in range(accum):
             keys = batch_keys(cfg.seed, step, micro, self.dist.rank, self.dist.world_size, cfg.batch_size, self.device)
-            prepared = self.task.prepare(next(batches), self.device, generator, keys)
+            prepared = self.task.prepare(next_keeping_rngs(batches), self.device, generator, keys)
             ddp = self.ddp if micro < accum - 1 else None  # DDP all-reduces gradients on the last micro-batch only
             with contextlib.nullcontext() if ddp is None else ddp.no_sync():
                 with autocast(self.device, self.amp_dtype):

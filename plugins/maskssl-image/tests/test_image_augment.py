@@ -13,7 +13,7 @@ from PIL import Image
 from maskssl import load_config
 from maskssl.build import build_modality
 from maskssl.cli import main
-from maskssl.engine.data import KeyedSamples
+from maskssl.engine.data import EpochSampler, KeyedSamples, make_loader, next_keeping_rngs
 from maskssl_image.augment import AugmentSettings, image_transform
 
 
@@ -28,13 +28,15 @@ def test_augmentations_apply_to_the_training_view_only_and_are_keyed_by_seed_epo
     assert torch.equal(plain[3][0], modality.build_dataset("train")[3][0])  # evaluation: no randomness
 
 
-def test_keyed_reads_leave_the_callers_generators_as_they_were() -> None:
+def test_reading_a_batch_leaves_the_callers_generators_as_they_were() -> None:
     modality = build_modality(load_config("image", overrides=["data.augment=[flip]"]))
-    keyed = KeyedSamples(modality.build_augmented_dataset("train"), 0)
+    dataset = modality.build_augmented_dataset("train")
+    loader, _ = make_loader(dataset, EpochSampler(len(dataset), seed=0), 4, modality.collate, 0, pin_memory=False)
+    batches = iter(loader)
     torch.manual_seed(5)
     expected = torch.rand(3)
     torch.manual_seed(5)
-    keyed[(0, 1)]
+    next_keeping_rngs(batches)
     assert torch.equal(torch.rand(3), expected)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from functools import partial
 
 import torch
-from maskssl import Encoded, Encoder, Tokens
-from maskssl.init import init_transformer_weights
 from torch import Tensor, nn
 
+from maskssl import Encoded, Encoder, Tokens
+from maskssl.init import init_transformer_weights
 from maskssl_pointcloud.pointnet import MiniPointNet
 from maskssl_pointcloud.transformer import PositionalBlocks, position_mlp
 from maskssl_pointcloud.visible import select_visible

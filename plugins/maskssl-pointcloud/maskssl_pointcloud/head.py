@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from maskssl import Encoded, Tokens
 from torch import Tensor, nn
+
+from maskssl import Encoded, Tokens
 
 
 @dataclass

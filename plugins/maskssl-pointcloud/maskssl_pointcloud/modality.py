@@ -9,11 +9,11 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
-from maskssl import Decoded, Decoder, Encoder, Modality, Tokens, registry
-from maskssl.errors import ConfigError
 from torch import Tensor, nn
 from torch.utils.data import Dataset, Subset
 
+from maskssl import Decoded, Decoder, Encoder, Modality, Tokens, registry
+from maskssl.errors import ConfigError
 from maskssl_pointcloud.augment import augment
 from maskssl_pointcloud.config import PointDataConfig, PointModelConfig
 from maskssl_pointcloud.data import build_point_dataset

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import torch
-from einops import rearrange
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 
@@ -26,11 +25,24 @@ class MiniPointNet(nn.Module):
         )
 
     def forward(self, groups: Tensor) -> Tensor:
+        """groups [B, G, k, 3] -> [B, G, out_dim].
+
+        Computed as the same sums regrouped, with fewer multiply-adds (r = the first ReLU's output [w],
+        f = W2 r + b2 the point feature [2w], g = max over the group of f, [W_g | W_f] = second[0]'s weight):
+
+            second[0]([g ‖ f]) = W_g g + W_f f + b3 = (W_f W2) r + (W_g g + W_f b2 + b3)
+
+        so the per-point product is [4w, w] (instead of [4w, 4w] on a concatenation), and f is only used
+        for g. The biases b2 and b4 are added after their max over the points (max(a + b) = max(a) + b, also
+        in floating point: rounding is monotonic). Only float rounding differs from the layer-by-layer formula.
+        """
         batch, num_groups, group_size, _ = groups.shape
-        x = self.first(rearrange(groups, "b g k c -> (b g k) c"))  # [BGk, 2w]
-        x = rearrange(x, "(n k) c -> n k c", k=group_size)  # [BG, k, 2w]
-        pooled = x.max(dim=1, keepdim=True).values  # [BG, 1, 2w]
-        x = torch.cat([pooled.expand_as(x), x], dim=-1)  # [BG, k, 4w]
-        x = self.second(rearrange(x, "n k c -> (n k) c"))  # [BGk, out]
-        x = rearrange(x, "(b g k) c -> b g k c", b=batch, g=num_groups)
-        return x.max(dim=2).values  # [B, G, out]
+        point = self.first[3]  # Linear(w, 2w): W2, b2
+        fuse, norm, relu, last = self.second  # fuse: Linear(4w, 4w) = [W_g | W_f], b3
+        r = self.first[:3](groups.reshape(-1, 3)).view(-1, group_size, point.in_features)  # [BG, k, w]
+        pooled = F.linear(r, point.weight).max(dim=1).values + point.bias  # g [BG, 2w]
+        w_pooled, w_point = fuse.weight.split(point.out_features, dim=1)  # W_g, W_f: [4w, 2w] each
+        x = F.linear(r, w_point @ point.weight)  # [BG, k, 4w]; not a view, so the in-place add stays cheap
+        x += F.linear(pooled, w_pooled, fuse.bias + w_point @ point.bias).unsqueeze(1)  # once per group
+        x = F.linear(relu(norm(x.view(-1, fuse.out_features))), last.weight)  # [BGk, out]
+        return x.view(batch, num_groups, group_size, -1).max(dim=2).values + last.bias  # [B, G, out]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from maskssl import load_config, train
 from maskssl.finetune import FinetuneTask, finetune, load_finetune_config
 from maskssl.finetune.layer_decay import encoder_layer_ids

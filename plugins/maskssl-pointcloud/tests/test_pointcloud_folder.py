@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+
 from maskssl.cli import main
 from maskssl.config import from_mapping
 from maskssl.errors import DataError
-
 from maskssl_pointcloud.config import PointDataConfig, PointModelConfig
 from maskssl_pointcloud.data import FolderClouds, build_point_dataset, read_shape
 from maskssl_pointcloud.data.sampling import sample_surface

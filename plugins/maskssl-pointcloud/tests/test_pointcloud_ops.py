@@ -99,13 +99,14 @@ def test_fps_rejects_bad_counts(k: int) -> None:
 # -- k nearest neighbours -------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("k", [1, 5])  # k = 1 (Chamfer's) takes a min instead of topk
 @pytest.mark.parametrize("max_pairs", [1 << 24, 7])  # one chunk, and chunks of a single query row
-def test_knn_matches_brute_force(max_pairs: int) -> None:
+def test_knn_matches_brute_force(max_pairs: int, k: int) -> None:
     queries, points = cloud(2, 17, seed=5), cloud(2, 40, seed=6)
-    distance, index = knn(queries, points, 5, backend="torch", max_pairs=max_pairs)
-    assert distance.shape == index.shape == (2, 17, 5)
+    distance, index = knn(queries, points, k, backend="torch", max_pairs=max_pairs)
+    assert distance.shape == index.shape == (2, 17, k)
     for b in range(2):
-        ref_distance, ref_index = knn_reference(queries[b].numpy(), points[b].numpy(), 5)
+        ref_distance, ref_index = knn_reference(queries[b].numpy(), points[b].numpy(), k)
         assert np.array_equal(index[b].numpy(), ref_index)
         np.testing.assert_allclose(distance[b].numpy(), ref_distance, rtol=1e-12)
     assert (distance[..., 1:] >= distance[..., :-1]).all()  # ascending

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from maskssl.build import load_config
 from maskssl.engine.loop import train
 from maskssl.eval.evaluate import evaluate

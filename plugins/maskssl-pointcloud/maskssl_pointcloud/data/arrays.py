@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from maskssl.data_checks import check_finite
-from maskssl.errors import DataError
 from torch import Tensor
 from torch.utils.data import Dataset
+
+from maskssl.data_checks import check_finite
+from maskssl.errors import DataError
 
 
 def normalize_cloud(points: np.ndarray) -> np.ndarray:

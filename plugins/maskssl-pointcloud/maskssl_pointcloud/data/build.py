@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from maskssl.errors import DataError
 from torch.utils.data import Dataset, Subset
 
+from maskssl.errors import DataError
 from maskssl_pointcloud.config import PointDataConfig
 from maskssl_pointcloud.data.arrays import PointArrayDataset, relabel
 from maskssl_pointcloud.data.files import (

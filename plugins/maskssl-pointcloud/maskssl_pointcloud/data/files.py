@@ -18,17 +18,16 @@ Packed arrays, root = an .npz file with ``points`` [N, P, >=3] and ``y`` [N]; op
 from __future__ import annotations
 
 import zipfile
-
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from maskssl.data_checks import check_finite
-from maskssl.errors import DataError
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from maskssl.data_checks import check_finite
+from maskssl.errors import DataError
 from maskssl_pointcloud.data.arrays import normalize_cloud
 from maskssl_pointcloud.data.sampling import fixed_subset
 

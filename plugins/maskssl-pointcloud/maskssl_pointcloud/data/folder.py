@@ -21,12 +21,12 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 import torch
-from maskssl.distributed import rank
-from maskssl.errors import ConfigError, DataError
-from maskssl.holdout import describe_held_out, held_out_indices
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from maskssl.distributed import rank
+from maskssl.errors import ConfigError, DataError
+from maskssl.holdout import describe_held_out, held_out_indices
 from maskssl_pointcloud.config import PointDataConfig
 from maskssl_pointcloud.data.arrays import normalize_cloud, relabel
 from maskssl_pointcloud.data.files import require_root

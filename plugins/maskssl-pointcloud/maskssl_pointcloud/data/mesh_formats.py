@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
 from maskssl.data_checks import check_finite
 from maskssl.errors import DataError
-
 from maskssl_pointcloud.data.ply import read_ply
 
 Polygons = np.ndarray | Sequence[Sequence[int | float | str]]

@@ -13,10 +13,10 @@ from typing import Literal
 
 import numpy as np
 import torch
-from maskssl.errors import ConfigError
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from maskssl.errors import ConfigError
 from maskssl_pointcloud.data.arrays import normalize_cloud
 
 Sampler = Callable[[np.random.Generator, int], np.ndarray]

@@ -27,14 +27,16 @@ def farthest_point_sample(points: Tensor, num_samples: int, *, backend: Backend 
         raise ValueError(f"cannot sample {num_samples} of {num_points} points; need 1 <= K <= N")
     if use_pytorch3d(backend):
         return pytorch3d_ops.sample_farthest_points(points, K=num_samples)[1]
-    x = points.to(torch.promote_types(points.dtype, torch.float32))
+    # [D, B, N]: each coordinate a contiguous [B, N] plane, so the sum over coordinates is a few whole-plane
+    # adds (several times faster on CPU than a sum over a last axis of size 3; the same additions in order)
+    x = points.to(torch.promote_types(points.dtype, torch.float32)).permute(2, 0, 1).contiguous()
     rows = torch.arange(batch, device=x.device)
     picked = torch.empty(batch, num_samples, dtype=torch.long, device=x.device)
     nearest = torch.full((batch, num_points), float("inf"), dtype=x.dtype, device=x.device)  # [B, N]
     current = torch.zeros(batch, dtype=torch.long, device=x.device)  # [B]
     for i in range(num_samples):
         picked[:, i] = current
-        distance = (x - x[rows, current].unsqueeze(1)).square().sum(dim=-1)  # [B, N]
-        nearest = torch.minimum(nearest, distance)
+        distance = (x - x[:, rows, current].unsqueeze(-1)).square_().sum(dim=0)  # [B, N]
+        torch.minimum(nearest, distance, out=nearest)
         current = nearest.argmax(dim=1)
     return picked
