@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from compare.machine import machine
 from image_throughput import measure
 from maskssl.build import build_modality, load_config
 from maskssl.engine.data import EpochSampler, make_loader
@@ -38,13 +39,6 @@ from maskssl_image.image_files import load_rgb
 REPO = Path(__file__).resolve().parents[1]
 GPU_IMAGES_PER_S = 128 / 0.4084
 """MAE ViT-B/16 pretraining, one RTX A6000, batch 128 (ConvMAE issue #5)."""
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (Linux), with the number of logical CPUs."""
-    names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-             if line.startswith("model name")] if Path("/proc/cpuinfo").exists() else []
-    return f"{names[0] if names else 'unknown CPU'} x {len(names) or '?'}"
 
 
 def write_jpegs(folder: Path, count: int) -> None:
@@ -116,8 +110,7 @@ def main() -> None:
         rows += [(f"decode + augment, 1 process, {name}", rate) for name, rate in decode_rates(folder, 128).items()]
     step = measure(REPO / "configs/image/imagenet_vit_base_mae.yaml", [], args.batch_size, args.train_steps,
                    torch.device("cpu"))
-    print(f"{cpu_name()}, {torch.get_num_threads()} threads, torch "
-          f"{torch.__version__}; batch {args.batch_size}, 224 px")
+    print(f"{machine()}; batch {args.batch_size}, 224 px")
     header = f"{'what':<52} {'images/s':>9} {'workers for an A6000':>21}"
     print(header + "\n" + "-" * len(header))
     per_worker = rows[0][1]

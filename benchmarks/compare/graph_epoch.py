@@ -65,21 +65,12 @@ from pathlib import Path
 from unittest import mock
 
 import torch
+from machine import machine
 from torch import Tensor, nn
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "configs/graph/cora.yaml"
 DEFAULT_CORA = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data")) / "planetoid"
-
-
-def machine() -> str:
-    """CPU model (/proc/cpuinfo), CPUs this process may run on, torch threads."""
-    info = Path("/proc/cpuinfo")
-    names = [ln.split(":", 1)[1].strip() for ln in info.read_text().splitlines() if ln.startswith("model name")] \
-        if info.exists() else []
-    pinned = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    return (f"{names[0] if names else 'unknown CPU'} ({len(names) or '?'} logical CPUs, this process on "
-            f"{pinned or 'any'}), torch {torch.__version__} with {torch.get_num_threads()} thread(s)")
 
 
 # -- GraphMAE, imported from its checkout -------------------------------------------------------------

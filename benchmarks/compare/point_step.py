@@ -68,7 +68,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import platform
 import statistics
 import sys
 import time
@@ -77,6 +76,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from machine import machine
 from torch import Tensor, nn
 
 REPO = Path(__file__).resolve().parents[2]
@@ -331,19 +331,6 @@ def profile(steps: dict[str, Callable], num_steps: int, rows: int) -> None:
                   f"{100 * e.self_cpu_time_total / total:>6.1f}% {e.cpu_time_total / 1e3 / num_steps:>9.1f} "
                   f"{e.count / num_steps:>7.0f}")
         print(f"{'self CPU total':<52} {total / 1e3 / num_steps:>9.1f}")
-
-
-def machine() -> str:
-    """CPU model from /proc/cpuinfo, logical CPUs this process may use, torch threads, huge-page setting."""
-    model = platform.processor() or "unknown CPU"
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
-    thp = os.environ.get("THP_MEM_ALLOC_ENABLE", "unset")  # torch's huge pages for large CPU tensors
-    return f"{model}; allowed CPUs {cpus}; torch threads {torch.get_num_threads()}; THP_MEM_ALLOC_ENABLE {thp}"
 
 
 def print_times(seconds: dict[str, list[float]], batch_size: int, warmup: int) -> None:
