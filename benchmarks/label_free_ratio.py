@@ -10,8 +10,9 @@ held-out features (``maskssl.eval.ratio_choice``: the criterion, fixed before an
 and the recipe's probe (linear probe, GraphMAE's logistic regression or SVM). Per data set the chosen
 ratio maximises the separation averaged over seeds; the best-probe ratio maximises the mean probe
 accuracy. The table gives both, the probe gap between them, and the gap of MAE's default 0.75.
-Results are kept per data set in --out (default runs/label_free_ratio) so data sets can be run in
-separate sessions; real data comes from $MASKSSL_SHARED_DATA (default ../shared/data).
+Each run is kept in --out/<data set>/seedS/ratio_R (default --out: runs/label_free_ratio): a finished run
+is not redone, so an interrupted benchmark resumes, and data sets or seeds may run in separate processes
+or sessions (``--seeds 2``). Real data comes from $MASKSSL_SHARED_DATA (default ../shared/data).
 """
 
 from __future__ import annotations
@@ -57,23 +58,40 @@ def probe_accuracy(report: dict[str, Any]) -> float | None:
     return None
 
 
-def run_dataset(name: str, seeds: list[int], ratios: list[float], out: Path, extra: list[str]) -> dict[str, Any]:
-    """Every (seed, ratio) run of one data set: separation and probe per run, written to out/<name>.json."""
+def run_dataset(name: str, seeds: list[int], ratios: list[float], out: Path, extra: list[str]) -> None:
+    """Pretrain and evaluate every (seed, ratio) of one data set into out/<name>/seedS/ratio_R.
+
+    A run whose eval.json exists is kept (an interrupted benchmark resumes; two processes may take
+    different seeds); the overrides must match those the data set's earlier runs used (out/<name>/overrides.json).
+    """
     modality, recipe, overrides = DATASETS[name]
+    recorded = out / name / "overrides.json"
+    if recorded.exists() and json.loads(recorded.read_text()) != extra:
+        raise SystemExit(f"{recorded} records the overrides {json.loads(recorded.read_text())}, not {extra}: "
+                         f"runs of one data set must share a budget (use another --out)")
+    recorded.parent.mkdir(parents=True, exist_ok=True)
+    recorded.write_text(json.dumps(extra))
     device = select_device("auto")
-    runs = []
     for seed in seeds:
         config = load_config(modality, recipe, [*overrides, f"train.seed={seed}", *extra])
         settings = dataclasses.replace(config.eval, alignment_mask_ratio=COMMON_VIEW_RATIO, seed=seed)
-        rows = run_sweep(config, ratios, out / name / f"seed{seed}", device, settings)
-        for row in rows:
-            report = json.loads((out / name / f"seed{seed}" / f"ratio_{row['ratio']:g}" / "eval.json").read_text())
-            runs.append({"seed": seed, "ratio": row["ratio"], "separation": row["separation"],
-                         "alignment": row["alignment"], "uniformity": row["uniformity"],
-                         "probe": probe_accuracy(report)})
-    result = {"dataset": name, "recipe": recipe or f"{modality} default", "overrides": extra, "runs": runs}
-    (out / f"{name}.json").write_text(json.dumps(result, indent=2))
-    return result
+        todo = [r for r in ratios if not (out / name / f"seed{seed}" / f"ratio_{r:g}" / "eval.json").exists()]
+        for ratio in todo:
+            run_sweep(config, [ratio], out / name / f"seed{seed}", device, settings)
+
+
+def collect(name: str, out: Path) -> dict[str, Any]:
+    """Every finished run of one data set under out/<name>: seed, ratio, alignment, uniformity, probe."""
+    runs = []
+    for path in sorted((out / name).glob("seed*/ratio_*/eval.json")):
+        report = json.loads(path.read_text())
+        runs.append({"seed": int(path.parts[-3].removeprefix("seed")),
+                     "ratio": float(path.parts[-2].removeprefix("ratio_")),
+                     "alignment": report["alignment"], "uniformity": report["uniformity"],
+                     "probe": probe_accuracy(report)})
+    modality, recipe, _ = DATASETS[name]
+    extra = json.loads((out / name / "overrides.json").read_text())
+    return {"dataset": name, "recipe": recipe or f"{modality} default", "overrides": extra, "runs": runs}
 
 
 def summarize(result: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +105,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     chosen, best = max(mean_separation, key=mean_separation.get), max(mean_probe, key=mean_probe.get)
     default = min(mean_probe, key=lambda r: abs(r - 0.75))
     return {
-        "dataset": result["dataset"], "seeds": len({x["seed"] for x in result["runs"]}), "ratios": sorted(by_ratio),
+        "dataset": result["dataset"], "seeds": min(len(rs) for rs in by_ratio.values()), "ratios": sorted(by_ratio),
         "chosen": chosen, "best": best, "probe_chosen": mean_probe[chosen], "probe_best": mean_probe[best],
         "gap": mean_probe[best] - mean_probe[chosen], "gap_default": mean_probe[best] - mean_probe[default],
         "probe_by_ratio": mean_probe, "separation_by_ratio": mean_separation,
@@ -120,8 +138,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.datasets:
         run_dataset(name, args.seeds, args.ratios, args.out, args.overrides)
-    names = args.datasets if not args.table else sorted(p.stem for p in args.out.glob("*.json"))
-    summaries = [summarize(json.loads((args.out / f"{name}.json").read_text())) for name in names]
+    names = args.datasets if not args.table else sorted(p.parent.name for p in args.out.glob("*/overrides.json"))
+    summaries = [summarize(collect(name, args.out)) for name in names]
     print(table(summaries))
     for s in summaries:
         probes = ", ".join(f"{r:g}: {p:.2f}" for r, p in sorted(s["probe_by_ratio"].items()))

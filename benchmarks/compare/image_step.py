@@ -27,8 +27,8 @@ maskssl's own config resolution, then handed to both implementations):
                       maskssl: ``maskssl.engine.optim.build_optimizer(param_groups(...))`` as its training
                       loop builds it; mae: ``torch.optim.AdamW(param_groups, betas=(0.9, 0.95))`` as
                       main_pretrain.py, with the groups of timm's ``param_groups_weight_decay`` (the
-                      function mae's ``optim_factory.add_weight_decay`` was renamed to). On CPU both
-                      resolve to the same (non-fused, non-foreach) AdamW.
+                      function mae's ``optim_factory.add_weight_decay`` was renamed to). maskssl's
+                      asks for torch's fused AdamW kernel (also on CPU), mae's is torch's default.
     precision         fp32 (no autocast), ``torch.set_num_threads(--threads)``
 
 One timed step = (maskssl: ``modality.tokenize`` [+ the per-sample mask keys of
@@ -40,10 +40,19 @@ loss. The training loop's bookkeeping (lr schedule, seeding, finite check, loggi
 After ``--warmup`` steps of each, the two are run interleaved step by step (A, B, A, B, ...) in this
 one process, so drift in the machine's load hits both alike; the table shows the median.
 
+After the times, each step's matrix-product FLOPs (``torch.utils.flop_counter``: linear layers, patch
+convolution and attention, forward and backward) over its median time give its achieved GFLOP/s, printed
+as a share of the fp32 matmul rate ``F.linear`` reaches in the same run at the step's MLP shapes: a
+step near that rate can only get faster by doing less work or by faster matmuls, not by trimming
+the code around them. ``--compile`` adds a third implementation, maskssl's model under
+``torch.compile`` (``train.compile=true``; same parameters and optimizer), interleaved with the other
+two, after a compiling forward + backward whose time and loss (against eager) are printed.
+
 ``--profile`` runs torch.profiler (CPU activities) over ``--profile-steps`` steps of each (one profiler
 session per step, alternating which implementation goes first), prints each one's top ``--rows`` ops by
 self CPU time, the forward / backward / optimizer / zero_grad phases, the ops whose self time differs
-most (with a noise-floor line: the shared timm kernels), and then (also ``--parts`` alone) the pieces
+most (with a noise-floor line: the shared timm kernels), each one's self time in matmul and attention
+kernels against the rest, and then (also ``--parts`` alone) the pieces
 where the two code bases differ, timed alone and interleaved: masking + visible-token gather, the
 encoder and the decoder with their transformer blocks removed, patchify + loss, and one encoder /
 decoder block as a control (identical timm code: their difference is the measurement noise).
@@ -76,11 +85,15 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from machine import machine
 from torch import nn
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "configs/image/cifar10_vit_tiny_umae.yaml"
 OVERRIDES = ["regularizers.uniformity=null", "train.precision=fp32", "train.device=cpu"]
+MATMUL_OPS = ("aten::mm", "aten::addmm", "aten::bmm", "aten::_scaled_dot_product_flash_attention_for_cpu",
+              "aten::_scaled_dot_product_flash_attention_for_cpu_backward")
+"""Profiler keys whose self time is matrix products (linear layers, attention)."""
 
 
 # -- mae, imported from its checkout with run-time patches -------------------------------------------
@@ -216,8 +229,10 @@ def _phase(name: str, labelled: bool):
     return torch.profiler.record_function(name) if labelled else contextlib.nullcontext()
 
 
-def make_steps(modality, ours, theirs, mask_ratio, batch_size, lr, betas, weight_decay, labelled=False):
-    """Two closures, each running one full optimizer step of one implementation on synthetic images."""
+def make_steps(modality, ours, theirs, mask_ratio, batch_size, lr, betas, weight_decay, labelled=False,
+               compiled_ours: Callable | None = None):
+    """Closures, each running one full optimizer step of one implementation on synthetic images: mae,
+    maskssl and, given ``compiled_ours`` (``torch.compile(ours)``), maskssl compiled."""
     from timm.optim import param_groups_weight_decay
 
     from maskssl.engine.optim import build_optimizer, param_groups
@@ -245,21 +260,88 @@ def make_steps(modality, ours, theirs, mask_ratio, batch_size, lr, betas, weight
             optimizer.zero_grad(set_to_none=True)
         return loss.detach()
 
-    def step_maskssl() -> torch.Tensor:
-        return optimizer_step(lambda: ours(loop_prepare(modality, images, labels, next(counter)), generator).loss,
-                              ours_opt)
+    def maskssl_step(forward: Callable) -> Callable[[], torch.Tensor]:
+        return lambda: optimizer_step(
+            lambda: forward(loop_prepare(modality, images, labels, next(counter)), generator).loss, ours_opt)
 
     def step_mae() -> torch.Tensor:
         return optimizer_step(lambda: theirs(images, mask_ratio=mask_ratio)[0], theirs_opt)
 
     make_steps.optimizers = {"mae": theirs_opt, "maskssl": ours_opt}  # type: ignore[attr-defined]
-    return {"mae": step_mae, "maskssl": step_maskssl}
+    steps = {"mae": step_mae, "maskssl": maskssl_step(ours)}
+    if compiled_ours is not None:  # same parameters and optimizer: only the forward differs
+        steps["maskssl compiled"] = maskssl_step(compiled_ours)
+    return steps
 
 
 def timed(step: Callable[[], object]) -> float:
     start = time.perf_counter()
     step()
     return time.perf_counter() - start
+
+
+def compile_model(modality, ours: nn.Module, batch_size: int) -> tuple[Callable, str]:
+    """``torch.compile(ours)`` (as ``train.compile=true``), compiled by one forward + backward whose time is
+    reported with the eager and compiled losses of the same weights, images and mask noise."""
+    compiled = torch.compile(ours)
+    images = torch.randn(batch_size, *modality.image_shape, generator=torch.Generator().manual_seed(2))
+    tokens = loop_prepare(modality, images, torch.zeros(batch_size, dtype=torch.long), 0)
+    with torch.no_grad():
+        eager = ours(tokens, torch.Generator().manual_seed(5)).loss.item()
+    start = time.perf_counter()
+    loss = compiled(tokens, torch.Generator().manual_seed(5)).loss
+    loss.backward()
+    seconds = time.perf_counter() - start
+    ours.zero_grad(set_to_none=True)
+    return compiled, (f"torch.compile(maskssl model): first forward + backward (compiling) {seconds:.1f} s; "
+                      f"loss eager {eager:.7f} compiled {loss.item():.7f}")
+
+
+# -- achieved share of the matmul rate -------------------------------------------------------------------
+def step_flops(step: Callable[[], object]) -> int:
+    """Multiply-add FLOPs (x2) of one step: matmuls, convolutions and attention, forward and backward,
+    counted by ``torch.utils.flop_counter`` (CPU's fused attention kernels added with torch's SDPA formulas)."""
+    from torch.utils.flop_counter import FlopCounterMode, sdpa_backward_flop_count, sdpa_flop_count
+
+    def forward(query, key, value, *args, **kwargs) -> int:
+        return sdpa_flop_count(query, key, value)
+
+    def backward(grad_out, query, key, value, *args, **kwargs) -> int:
+        return sdpa_backward_flop_count(grad_out, query, key, value)
+
+    aten = torch.ops.aten
+    attention = {aten._scaled_dot_product_flash_attention_for_cpu: forward,
+                 aten._scaled_dot_product_flash_attention_for_cpu_backward: backward}
+    with FlopCounterMode(display=False, custom_mapping=attention) as counter:
+        step()
+    return counter.get_total_flops()
+
+
+def matmul_rate(shapes: list[tuple[int, int, int]], repeats: int = 20) -> dict[tuple[int, int, int], float]:
+    """GFLOP/s of fp32 ``F.linear`` ([M, K] x [N, K]^T) at each (M, K, N), median of ``repeats`` calls."""
+    rates = {}
+    for m, k, n in shapes:
+        x, w = torch.randn(m, k), torch.randn(n, k)
+        torch.nn.functional.linear(x, w)
+        times = [timed(lambda: torch.nn.functional.linear(x, w)) for _ in range(repeats)]
+        rates[(m, k, n)] = 2 * m * k * n / statistics.median(times) / 1e9
+    return rates
+
+
+def print_matmul_share(steps: dict[str, Callable], seconds: dict[str, list[float]], shapes) -> None:
+    """Each implementation's achieved GFLOP/s (its counted FLOPs / its median step time) as a share of the
+    in-run fp32 matmul rate at the step's MLP shapes (the fastest of them): how much of the step is matmul."""
+    rates = matmul_rate(shapes)
+    best = max(rates.values())
+    print("\nfp32 matmul rate in this run (F.linear, median of 20): " +
+          ", ".join(f"[{m}x{k}]x[{k}x{n}] {r:.1f}" for (m, k, n), r in rates.items()) + " GFLOP/s")
+    header = f"{'implementation':<16} {'GFLOP/step':>10} {'GFLOP/s':>8} {'share of matmul rate':>21}"
+    print(header)
+    print("-" * len(header))
+    for name, step in steps.items():
+        flops = step_flops(step)
+        achieved = flops / statistics.median(seconds[name]) / 1e9
+        print(f"{name:<16} {flops / 1e9:>10.2f} {achieved:>8.1f} {100 * achieved / best:>20.1f}%")
 
 
 # -- profile -----------------------------------------------------------------------------------------
@@ -325,6 +407,13 @@ def profile(steps: dict[str, Callable], num_steps: int, rows: int) -> None:
     sa, sb = sum(ms(a_name, k) for k in shared), sum(ms(b_name, k) for k in shared)
     print(f"noise floor: mm/addmm/SDPA/GELU run the same timm code at the same shapes in both and take "
           f"{sa:.0f} vs {sb:.0f} ms ({100 * (sb - sa) / sa:+.1f}%); differences of that size are load, not code")
+    matmul = [k for k in keys if k in MATMUL_OPS]
+    print("\n=== self CPU time in matmul and attention kernels (" + ", ".join(MATMUL_OPS) + ") ===")
+    for name in (a_name, b_name):
+        kernels, everything = sum(ms(name, k) for k in matmul), sum(ms(name, k) for k in keys)
+        rest = sorted((k for k in keys if k not in MATMUL_OPS), key=lambda k: -ms(name, k))[:5]
+        print(f"{name}: {kernels:.0f} of {everything:.0f} ms per step ({100 * kernels / everything:.1f}%); the rest's "
+              "largest: " + ", ".join(f"{k} {ms(name, k):.0f}" for k in rest))
     for x, y in ((b_name, a_name), (a_name, b_name)):
         only = sorted(k for k in set(stats[x]) - set(stats[y]) if is_op(k))
         print(f"ops only {x} runs: {', '.join(only) or '-'}")
@@ -461,6 +550,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=25, help="ops per profile table")
     parser.add_argument("--parts", action="store_true", help="time the non-shared pieces alone (also with --profile)")
     parser.add_argument("--part-repeats", type=int, default=20)
+    parser.add_argument("--compile", action="store_true", help="also time maskssl's model under torch.compile "
+                        "(train.compile=true), interleaved with the two eager steps; mae stays eager, as published")
     parser.add_argument("--no-check", action="store_true", help="skip the loss/gradient equivalence check")
     args = parser.parse_args()
 
@@ -496,8 +587,12 @@ def main() -> None:
 
     train = config.train
     lr = train.blr * args.batch_size / 256
+    compiled_ours = None
+    if args.compile:
+        compiled_ours, report = compile_model(modality, ours, args.batch_size)
+        print(report)
     steps = make_steps(modality, ours, theirs, mask_ratio, args.batch_size, lr, tuple(train.betas),
-                       train.weight_decay, labelled=args.profile)
+                       train.weight_decay, labelled=args.profile, compiled_ours=compiled_ours)
     for name, opt in make_steps.optimizers.items():  # type: ignore[attr-defined]
         d = opt.defaults
         print(f"optimizer {name}: {type(opt).__name__} betas {d['betas']} foreach {d['foreach']} fused {d['fused']} "
@@ -507,10 +602,15 @@ def main() -> None:
             step()
     if args.steps > 0:
         seconds: dict[str, list[float]] = {name: [] for name in steps}
-        for _ in range(args.steps):  # interleaved: mae, maskssl, mae, maskssl, ...
+        for _ in range(args.steps):  # interleaved: mae, maskssl[, maskssl compiled], mae, maskssl, ...
             for name, step in steps.items():
                 seconds[name].append(timed(step))
         print_times(seconds, args)
+        tokens = (settings["img_size"] // settings["patch_size"]) ** 2
+        visible = 1 + tokens - ours.masker.num_hidden(tokens)  # [CLS] + visible patches
+        mlp_shapes = [(args.batch_size * rows, width, int(width * settings["mlp_ratio"])) for rows, width in
+                      ((visible, settings["embed_dim"]), (1 + tokens, settings["decoder_embed_dim"]))]
+        print_matmul_share(steps, seconds, mlp_shapes)
     if args.profile:
         profile(steps, args.profile_steps, args.rows)
     if args.profile or args.parts:
@@ -519,16 +619,17 @@ def main() -> None:
 
 def print_times(seconds: dict[str, list[float]], args: argparse.Namespace) -> None:
     median = {name: statistics.median(s) for name, s in seconds.items()}
-    pair_ratio = statistics.median(b / a for a, b in zip(seconds["mae"], seconds["maskssl"]))
-    print(f"\n{args.steps} interleaved steps each after {args.warmup} warm-up steps each")
+    print(f"\n{args.steps} interleaved steps each after {args.warmup} warm-up steps each; {machine()}")
     header = f"{'implementation':<16} {'images/s':>9} {'ms/step':>9} {'min ms':>8} {'max ms':>8}"
     print(header)
     print("-" * len(header))
     for name, s in seconds.items():
         print(f"{name:<16} {args.batch_size / median[name]:>9.1f} {1e3 * median[name]:>9.1f} "
               f"{1e3 * min(s):>8.1f} {1e3 * max(s):>8.1f}")
-    print(f"ratio maskssl/mae: images/s {median['mae'] / median['maskssl']:.3f}, ms/step "
-          f"{median['maskssl'] / median['mae']:.3f} (median of per-pair time ratios {pair_ratio:.3f})")
+    for name in (n for n in seconds if n != "mae"):
+        pair_ratio = statistics.median(b / a for a, b in zip(seconds["mae"], seconds[name]))
+        print(f"ratio {name}/mae: images/s {median['mae'] / median[name]:.3f}, ms/step "
+              f"{median[name] / median['mae']:.3f} (median of per-pair time ratios {pair_ratio:.3f})")
 
 
 if __name__ == "__main__":
