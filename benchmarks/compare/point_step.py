@@ -43,6 +43,10 @@ activations (Point-MAE's mini-PointNet on [B*64*32, 512], maskssl's on [B*26*32,
 every step, page-faulted in again; ``THP_MEM_ALLOC_ENABLE=1`` in the environment (read by torch at its
 first allocation) backs them with huge pages for both sides (the table's header says whether it is set).
 
+``--compile`` adds a third implementation, maskssl's model under ``torch.compile`` (``train.compile=true``;
+same parameters and optimizer as eager maskssl), interleaved with the other two, after a compiling
+forward + backward whose time is printed with the eager and compiled losses of one eval-mode forward.
+
 Run-time patches of Point-MAE (nothing is edited on disk), all because its ops are CUDA-only:
   * ``pointnet2_ops.pointnet2_utils`` (FPS): ``furthest_point_sample`` = maskssl's pure-torch
     ``farthest_point_sample`` (same start at point 0, same greedy rule), ``gather_operation`` = a gather.
@@ -276,10 +280,11 @@ def point_mae_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def make_steps(
-    config, modality, ours: nn.Module, theirs: nn.Module, points: Tensor
+    config, modality, ours: nn.Module, theirs: nn.Module, points: Tensor, compiled_ours: Callable | None = None
 ) -> tuple[dict[str, Callable[[], None]], dict[str, torch.optim.Optimizer]]:
     """Per implementation, a closure running one full optimizer step on the clouds points [B, N, 3], and
-    its optimizer."""
+    its optimizer; given ``compiled_ours`` (``torch.compile(ours)``), also "maskssl compiled" (same
+    parameters and optimizer as "maskssl")."""
     from maskssl.engine.optim import build_optimizer, param_groups
     from maskssl.keyed_random import batch_keys
 
@@ -292,10 +297,12 @@ def make_steps(
     theirs.train()
     counter = iter(range(10**9))
 
-    def maskssl_loss() -> Tensor:
-        tokens = modality.tokenize((points, None), cpu)  # as PretrainTask.prepare, with the loop's keys
-        tokens.sample_keys = batch_keys(0, next(counter), 0, 0, 1, len(points), cpu)
-        return ours(tokens, generator).loss
+    def maskssl_loss(model: Callable) -> Callable[[], Tensor]:
+        def loss() -> Tensor:
+            tokens = modality.tokenize((points, None), cpu)  # as PretrainTask.prepare, with the loop's keys
+            tokens.sample_keys = batch_keys(0, next(counter), 0, 0, 1, len(points), cpu)
+            return model(tokens, generator).loss
+        return loss
 
     def step(loss_fn: Callable[[], Tensor], optimizer: torch.optim.Optimizer) -> Callable[[], None]:
         def run() -> None:
@@ -304,8 +311,29 @@ def make_steps(
             optimizer.zero_grad(set_to_none=True)
         return run
 
-    steps = {"Point-MAE": step(lambda: theirs(points), theirs_opt), "maskssl": step(maskssl_loss, ours_opt)}
+    steps = {"Point-MAE": step(lambda: theirs(points), theirs_opt), "maskssl": step(maskssl_loss(ours), ours_opt)}
+    if compiled_ours is not None:
+        steps["maskssl compiled"] = step(maskssl_loss(compiled_ours), ours_opt)
     return steps, {"Point-MAE": theirs_opt, "maskssl": ours_opt}
+
+
+def compile_model(modality, ours: nn.Module, points: Tensor) -> tuple[Callable, str]:
+    """``torch.compile(ours)`` (as ``train.compile=true``), compiled by one forward + backward in train mode
+    whose time is reported with the eager and compiled losses of the same weights, clouds and mask noise
+    (in eval mode, so that BatchNorm's running statistics and drop path leave both alike)."""
+    compiled = torch.compile(ours)
+    tokens = modality.tokenize((points, None), torch.device("cpu"))
+    start = time.perf_counter()
+    compiled(tokens, torch.Generator().manual_seed(5)).loss.backward()
+    seconds = time.perf_counter() - start
+    ours.zero_grad(set_to_none=True)
+    ours.eval()
+    with torch.no_grad():
+        eager = ours(tokens, torch.Generator().manual_seed(5)).loss.item()
+        again = compiled(tokens, torch.Generator().manual_seed(5)).loss.item()
+    ours.train()
+    return compiled, (f"torch.compile(maskssl model): first forward + backward (compiling) {seconds:.1f} s; "
+                      f"eval-mode loss eager {eager:.7f} compiled {again:.7f}")
 
 
 def timed(step: Callable[[], None]) -> float:
@@ -335,15 +363,16 @@ def profile(steps: dict[str, Callable], num_steps: int, rows: int) -> None:
 
 def print_times(seconds: dict[str, list[float]], batch_size: int, warmup: int) -> None:
     median = {name: statistics.median(s) for name, s in seconds.items()}
-    pair = statistics.median(a / b for a, b in zip(seconds["Point-MAE"], seconds["maskssl"]))
     print(f"\n{len(seconds['maskssl'])} interleaved steps each after {warmup} warm-up steps each; {machine()}")
-    header = f"{'implementation':<12} {'clouds/s':>9} {'ms/step':>9} {'min ms':>8} {'max ms':>8}"
+    header = f"{'implementation':<16} {'clouds/s':>9} {'ms/step':>9} {'min ms':>8} {'max ms':>8}"
     print(header + "\n" + "-" * len(header))
     for name, s in seconds.items():
-        print(f"{name:<12} {batch_size / median[name]:>9.2f} {1e3 * median[name]:>9.0f} {1e3 * min(s):>8.0f} "
+        print(f"{name:<16} {batch_size / median[name]:>9.2f} {1e3 * median[name]:>9.0f} {1e3 * min(s):>8.0f} "
               f"{1e3 * max(s):>8.0f}")
-    print(f"ratio maskssl / Point-MAE clouds/s: {median['Point-MAE'] / median['maskssl']:.2f}x "
-          f"(median of per-pair ratios {pair:.2f}x)")
+    for name in (n for n in seconds if n != "Point-MAE"):
+        pair = statistics.median(a / b for a, b in zip(seconds["Point-MAE"], seconds[name]))
+        print(f"ratio {name} / Point-MAE clouds/s: {median['Point-MAE'] / median[name]:.2f}x "
+              f"(median of per-pair ratios {pair:.2f}x)")
 
 
 def main() -> None:
@@ -359,6 +388,8 @@ def main() -> None:
     parser.add_argument("--profile-steps", type=int, default=2)
     parser.add_argument("--rows", type=int, default=25, help="ops per profile table")
     parser.add_argument("--no-check", action="store_true", help="skip the equivalence check")
+    parser.add_argument("--compile", action="store_true", help="also time maskssl's model under torch.compile "
+                        "(train.compile=true), interleaved; Point-MAE stays eager, as published")
     args = parser.parse_args()
 
     if not args.point_mae or not (Path(args.point_mae) / "models/Point_MAE.py").is_file():
@@ -382,7 +413,11 @@ def main() -> None:
         print(equivalence_check(modality, ours, theirs, points[: min(8, args.batch_size)]))
     elif not args.no_check:
         print(shapes_check(ours, theirs))
-    steps, optimizers = make_steps(config, modality, ours, theirs, points)
+    compiled_ours = None
+    if args.compile:
+        compiled_ours, report = compile_model(modality, ours, points)
+        print(report)
+    steps, optimizers = make_steps(config, modality, ours, theirs, points, compiled_ours)
     for name, opt in optimizers.items():
         print(f"optimizer {name}: {type(opt).__name__} fused {opt.defaults['fused']} groups (tensors, weight decay) "
               f"{[(len(g['params']), g['weight_decay']) for g in opt.param_groups]}")
