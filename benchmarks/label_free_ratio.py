@@ -35,6 +35,7 @@ from maskssl.eval.sweep import run_sweep
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data"))
 RATIOS = (0.25, 0.4, 0.5, 0.6, 0.75, 0.9)
+MAE_DEFAULT_RATIO = 0.75
 DATASETS: dict[str, tuple[str, str | None, list[str]]] = {
     "digits": ("image", None, []),
     "mnist": ("image", "image/mnist_umae", [f"data.root={SHARED / 'images'}"]),
@@ -103,11 +104,12 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
                        for r, rs in by_ratio.items()}
     mean_probe = {r: statistics.mean(x["probe"] for x in rs) for r, rs in by_ratio.items()}
     chosen, best = max(mean_separation, key=mean_separation.get), max(mean_probe, key=mean_probe.get)
-    default = min(mean_probe, key=lambda r: abs(r - 0.75))
+    default = MAE_DEFAULT_RATIO if MAE_DEFAULT_RATIO in mean_probe else None
     return {
         "dataset": result["dataset"], "seeds": min(len(rs) for rs in by_ratio.values()), "ratios": sorted(by_ratio),
         "chosen": chosen, "best": best, "probe_chosen": mean_probe[chosen], "probe_best": mean_probe[best],
-        "gap": mean_probe[best] - mean_probe[chosen], "gap_default": mean_probe[best] - mean_probe[default],
+        "gap": mean_probe[best] - mean_probe[chosen],
+        "gap_default": None if default is None else mean_probe[best] - mean_probe[default],
         "probe_by_ratio": mean_probe, "separation_by_ratio": mean_separation,
     }
 
@@ -119,7 +121,8 @@ def table(summaries: list[dict[str, Any]]) -> str:
     for s in summaries:
         ratios = ", ".join(f"{r:g}" for r in s["ratios"])
         lines.append(f"| {s['dataset']} | {ratios} | {s['seeds']} | {s['chosen']:g} | {s['best']:g} | "
-                     f"{s['probe_chosen']:.2f} / {s['probe_best']:.2f} | {s['gap']:.2f} | {s['gap_default']:.2f} |")
+                     f"{s['probe_chosen']:.2f} / {s['probe_best']:.2f} | {s['gap']:.2f} | "
+                     + ("-" if s["gap_default"] is None else f"{s['gap_default']:.2f}") + " |")
     return "\n".join(lines)
 
 
