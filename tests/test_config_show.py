@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from maskssl.build import load_config
+from maskssl.build import build_modality, load_config
 from maskssl.cli import main
+from maskssl.config import deep_merge
 from tests import toy  # noqa: F401  registers the toy modality in this process
 
 
@@ -21,7 +22,8 @@ def test_config_show_prints_the_resolved_config_and_where_each_value_came_from(
     out = capsys.readouterr().out
     expected = load_config(None, recipe, ["train.epochs=3", "regularizers.uniformity.weight=0.1"]).to_dict()
     expected["train"]["betas"] = list(expected["train"]["betas"])
-    assert yaml.safe_load(out) == expected
+    shown = yaml.safe_load(out)
+    assert deep_merge(shown, expected) == shown  # every resolved value, as resolved, plus the plugin defaults
     lines = out.splitlines()
     assert "  epochs: 3  # override" in lines
     assert f"  betas: [0.8, 0.9]  # file {recipe}" in lines
@@ -29,6 +31,23 @@ def test_config_show_prints_the_resolved_config_and_where_each_value_came_from(
     assert "  name: random  # toy recipe" in lines  # the masker's name: set by the modality's recipe
     assert "    weight: 0.1  # override" in lines
     assert "  max_steps: null  # default" in lines
+
+
+def test_config_show_completes_the_config_with_the_plugins_defaults(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["config", "show", "--modality", "toy", "encoder.embed_dim=8"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert "  samples: 64  # toy plugin default" in lines  # a field of the modality's data_config
+    assert "  embed_dim: 8  # override" in lines
+    assert "  hidden_dim: 16  # decoder 'toy_mlp' default" in lines  # an option of the named component
+    assert not any(line.strip().startswith(("token_dim:", "num_tokens:")) for line in lines)  # the modality's
+    shown = tmp_path / "shown.yaml"
+    shown.write_text(out)
+    again, original = load_config(None, shown), load_config("toy", None, ["encoder.embed_dim=8"])
+    assert build_modality(again).data == build_modality(original).data
+    assert (again.encoder, again.decoder["hidden_dim"]) == ({**original.encoder, "embed_dim": 8}, 16)
 
 
 def test_config_show_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
