@@ -9,7 +9,8 @@ of every run masked at one common ratio (0.75), the separation (1 - uniformity) 
 held-out features (``maskssl.eval.ratio_choice``: the criterion, fixed before any probe was looked at),
 and the recipe's probe (linear probe, GraphMAE's logistic regression or SVM). Per data set the chosen
 ratio maximises the separation averaged over seeds; the best-probe ratio maximises the mean probe
-accuracy. The table gives both, the probe gap between them, and the gap of MAE's default 0.75.
+accuracy. The table gives both, the probe gap between them, the gap of MAE's default 0.75, and the
+probe's standard deviation over seeds (mean over ratios): gaps below it are within seed noise.
 Each run is kept in --out/<data set>/seedS/ratio_R (default --out: runs/label_free_ratio): a finished run
 is not redone, so an interrupted benchmark resumes, and data sets or seeds may run in separate processes
 or sessions (``--seeds 2``). Real data comes from $MASKSSL_SHARED_DATA (default ../shared/data).
@@ -103,6 +104,7 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     mean_separation = {r: statistics.mean(separation(x["alignment"], x["uniformity"]) for x in rs)
                        for r, rs in by_ratio.items()}
     mean_probe = {r: statistics.mean(x["probe"] for x in rs) for r, rs in by_ratio.items()}
+    seed_std = [statistics.stdev(x["probe"] for x in rs) for rs in by_ratio.values() if len(rs) > 1]
     chosen, best = max(mean_separation, key=mean_separation.get), max(mean_probe, key=mean_probe.get)
     default = MAE_DEFAULT_RATIO if MAE_DEFAULT_RATIO in mean_probe else None
     return {
@@ -110,19 +112,20 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "chosen": chosen, "best": best, "probe_chosen": mean_probe[chosen], "probe_best": mean_probe[best],
         "gap": mean_probe[best] - mean_probe[chosen],
         "gap_default": None if default is None else mean_probe[best] - mean_probe[default],
-        "probe_by_ratio": mean_probe, "separation_by_ratio": mean_separation,
+        "seed_std": statistics.mean(seed_std) if seed_std else None, "probe_by_ratio": mean_probe, "separation_by_ratio": mean_separation,
     }
 
 
 def table(summaries: list[dict[str, Any]]) -> str:
     """Markdown table: per data set, chosen vs best-probe ratio and the probe gaps (points)."""
     lines = ["| data set | ratios | seeds | label-free choice | best-probe ratio | probe at choice / best (%) "
-             "| gap (points) | gap of 0.75 (points) |", "|---|---|---|---|---|---|---|---|"]
+             "| gap (points) | gap of 0.75 (points) | probe std over seeds (points) |", "|---|---|---|---|---|---|---|---|---|"]
     for s in summaries:
         ratios = ", ".join(f"{r:g}" for r in s["ratios"])
         lines.append(f"| {s['dataset']} | {ratios} | {s['seeds']} | {s['chosen']:g} | {s['best']:g} | "
                      f"{s['probe_chosen']:.2f} / {s['probe_best']:.2f} | {s['gap']:.2f} | "
-                     + ("-" if s["gap_default"] is None else f"{s['gap_default']:.2f}") + " |")
+                     + " | ".join("-" if s[key] is None else f"{s[key]:.2f}" for key in ("gap_default", "seed_std"))
+                     + " |")
     return "\n".join(lines)
 
 
@@ -141,7 +144,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.datasets:
         run_dataset(name, args.seeds, args.ratios, args.out, args.overrides)
-    names = args.datasets if not args.table else sorted(p.parent.name for p in args.out.glob("*/overrides.json"))
+    finished = sorted({path.parts[-4] for path in args.out.glob("*/seed*/ratio_*/eval.json")})
+    names = args.datasets if not args.table else finished
     summaries = [summarize(collect(name, args.out)) for name in names]
     print(table(summaries))
     for s in summaries:

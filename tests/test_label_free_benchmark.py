@@ -40,7 +40,8 @@ def test_summary_compares_the_largest_mean_separation_with_the_best_mean_probe(b
     assert summary["seeds"] == 2 and summary["ratios"] == [0.5, 0.75, 0.9]
     assert summary["chosen"] == 0.75 and summary["best"] == 0.5
     assert summary["gap"] == pytest.approx(2.0) and summary["gap_default"] == pytest.approx(2.0)
-    assert "| digits | 0.5, 0.75, 0.9 | 2 | 0.75 | 0.5 | 89.50 / 91.50 | 2.00 | 2.00 |" in bench.table([summary])
+    assert summary["seed_std"] == pytest.approx(2 ** -0.5)  # two seeds 1 point apart at every ratio
+    assert "| digits | 0.5, 0.75, 0.9 | 2 | 0.75 | 0.5 | 89.50 / 91.50 | 2.00 | 2.00 | 0.71 |" in bench.table([summary])
 
 
 def test_finished_runs_are_kept_and_a_different_budget_is_refused(bench, tmp_path: Path, monkeypatch) -> None:

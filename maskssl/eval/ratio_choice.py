@@ -11,8 +11,14 @@ views of one input land close together, while different inputs stay apart. On th
     input spread    1 - uniformity    (uniformity: mean squared cosine of two different inputs)
     separation      input spread / view distance;   the chosen ratio maximises it.
 
-The views are masked at one ratio for every run so that the distances compare; a collapsed encoder (all
-inputs alike, spread 0) scores 0.
+The views are masked at one ratio for every run so that the distances compare; a fully collapsed encoder
+(all inputs alike, spread 0) scores 0.
+
+How it fares (benchmarks/label_free_ratio.py, README "Choosing the mask ratio without labels"): close to the
+best-probe ratio on the image and point-cloud data measured, wrong on the graphs. A partly collapsed
+encoder brings two views of one input closer together as it brings everything closer, and the ratio can
+reward that: on Cora the run trained at 0.75 (effective rank 13 of 512, against 64 at 0.5) has the
+largest separation and a logistic-regression accuracy 13.6 points below the best ratio's.
 """
 
 from __future__ import annotations
