@@ -90,7 +90,7 @@ def collect(name: str, out: Path) -> dict[str, Any]:
         runs.append({"seed": int(path.parts[-3].removeprefix("seed")),
                      "ratio": float(path.parts[-2].removeprefix("ratio_")),
                      "alignment": report["alignment"], "uniformity": report["uniformity"],
-                     "probe": probe_accuracy(report)})
+                     "effective_rank": report["effective_rank"], "probe": probe_accuracy(report)})
     modality, recipe, _ = DATASETS[name]
     extra = json.loads((out / name / "overrides.json").read_text())
     return {"dataset": name, "recipe": recipe or f"{modality} default", "overrides": extra, "runs": runs}
@@ -112,7 +112,8 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "chosen": chosen, "best": best, "probe_chosen": mean_probe[chosen], "probe_best": mean_probe[best],
         "gap": mean_probe[best] - mean_probe[chosen],
         "gap_default": None if default is None else mean_probe[best] - mean_probe[default],
-        "seed_std": statistics.mean(seed_std) if seed_std else None, "probe_by_ratio": mean_probe, "separation_by_ratio": mean_separation,
+        "seed_std": statistics.mean(seed_std) if seed_std else None, "probe_by_ratio": mean_probe,
+        "rank_by_ratio": {r: statistics.mean(x["effective_rank"] for x in rs) for r, rs in by_ratio.items()}, "separation_by_ratio": mean_separation,
     }
 
 
@@ -151,7 +152,8 @@ def main() -> None:
     for s in summaries:
         probes = ", ".join(f"{r:g}: {p:.2f}" for r, p in sorted(s["probe_by_ratio"].items()))
         scores = ", ".join(f"{r:g}: {v:.3g}" for r, v in sorted(s["separation_by_ratio"].items()))
-        print(f"{s['dataset']}: probe by ratio {probes}; separation by ratio {scores}")
+        ranks = ", ".join(f"{r:g}: {v:.1f}" for r, v in sorted(s["rank_by_ratio"].items()))
+        print(f"{s['dataset']}: probe by ratio {probes}; separation by ratio {scores}; effective rank by ratio {ranks}")
 
 
 if __name__ == "__main__":

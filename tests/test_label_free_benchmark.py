@@ -24,7 +24,8 @@ def bench() -> ModuleType:
 def write_run(out: Path, seed: int, ratio: float, alignment: float, uniformity: float, probe: float) -> None:
     run = out / "digits" / f"seed{seed}" / f"ratio_{ratio:g}"
     run.mkdir(parents=True)
-    report = {"alignment": alignment, "uniformity": uniformity, "linear_probe": {"test_accuracy": probe}}
+    report = {"alignment": alignment, "uniformity": uniformity, "effective_rank": 10.0,
+              "linear_probe": {"test_accuracy": probe}}
     (run / "eval.json").write_text(json.dumps(report))
 
 
@@ -53,7 +54,7 @@ def test_finished_runs_are_kept_and_a_different_budget_is_refused(bench, tmp_pat
         for ratio in ratios:
             run = out_dir / f"ratio_{ratio:g}"
             run.mkdir(parents=True)
-            (run / "eval.json").write_text(json.dumps({"alignment": 0.5, "uniformity": 0.1}))
+            (run / "eval.json").write_text(json.dumps({"alignment": 0.5, "uniformity": 0.1, "effective_rank": 3.0}))
         return []
 
     monkeypatch.setattr(bench, "run_sweep", fake_sweep)
