@@ -1,6 +1,6 @@
 """Does the label-free mask-ratio choice find the ratio a probe with labels would pick?
 
-    python benchmarks/label_free_ratio.py --datasets digits mutag            # seeds 0 1 2, 5 ratios each
+    python benchmarks/label_free_ratio.py --datasets digits mutag            # seeds 0 1 2, 6 ratios each
     python benchmarks/label_free_ratio.py --table                            # the table of every result so far
 
 For each data set, each mask ratio and each seed, the data set's recipe is pretrained with that ratio
