@@ -44,7 +44,7 @@ def plugin_defaults(config: RunConfig) -> list[tuple[str, dict[str, Any]]]:
     found = [(f"{config.modality} plugin default",
               {"data": _field_defaults(modality.data_config), "model": _field_defaults(modality.model_config)})]
     for kind in ("masker", "encoder", "decoder"):
-        name = config.to_dict()[kind].get("name")
+        name = getattr(config, kind).get("name")
         if name is not None:
             found.append((f"{kind} '{name}' default", {kind: {"name": name, **_option_defaults(kind, name)}}))
     for name in config.regularizers:

@@ -46,7 +46,8 @@ as a share of the fp32 matmul rate ``F.linear`` reaches in the same run at the s
 step near that rate can only get faster by doing less work or by faster matmuls, not by trimming
 the code around them. ``--compile`` adds a third implementation, maskssl's model under
 ``torch.compile`` (``train.compile=true``; same parameters and optimizer), interleaved with the other
-two, after a compiling forward + backward whose time and loss (against eager) are printed.
+two, after a compiling forward + backward whose time is printed with the eager and compiled losses of
+one eval-mode forward (``compiled.compile_with_check``, shared with point_step.py).
 
 ``--profile`` runs torch.profiler (CPU activities) over ``--profile-steps`` steps of each (one profiler
 session per step, alternating which implementation goes first), prints each one's top ``--rows`` ops by
@@ -85,6 +86,7 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+from compiled import compile_with_check
 from machine import machine
 from torch import nn
 
@@ -278,23 +280,6 @@ def timed(step: Callable[[], object]) -> float:
     start = time.perf_counter()
     step()
     return time.perf_counter() - start
-
-
-def compile_model(modality, ours: nn.Module, batch_size: int) -> tuple[Callable, str]:
-    """``torch.compile(ours)`` (as ``train.compile=true``), compiled by one forward + backward whose time is
-    reported with the eager and compiled losses of the same weights, images and mask noise."""
-    compiled = torch.compile(ours)
-    images = torch.randn(batch_size, *modality.image_shape, generator=torch.Generator().manual_seed(2))
-    tokens = loop_prepare(modality, images, torch.zeros(batch_size, dtype=torch.long), 0)
-    with torch.no_grad():
-        eager = ours(tokens, torch.Generator().manual_seed(5)).loss.item()
-    start = time.perf_counter()
-    loss = compiled(tokens, torch.Generator().manual_seed(5)).loss
-    loss.backward()
-    seconds = time.perf_counter() - start
-    ours.zero_grad(set_to_none=True)
-    return compiled, (f"torch.compile(maskssl model): first forward + backward (compiling) {seconds:.1f} s; "
-                      f"loss eager {eager:.7f} compiled {loss.item():.7f}")
 
 
 # -- achieved share of the matmul rate -------------------------------------------------------------------
@@ -589,7 +574,9 @@ def main() -> None:
     lr = train.blr * args.batch_size / 256
     compiled_ours = None
     if args.compile:
-        compiled_ours, report = compile_model(modality, ours, args.batch_size)
+        images = torch.randn(args.batch_size, *modality.image_shape, generator=torch.Generator().manual_seed(2))
+        labels = torch.zeros(args.batch_size, dtype=torch.long)
+        compiled_ours, report = compile_with_check(ours, loop_prepare(modality, images, labels, 0))
         print(report)
     steps = make_steps(modality, ours, theirs, mask_ratio, args.batch_size, lr, tuple(train.betas),
                        train.weight_decay, labelled=args.profile, compiled_ours=compiled_ours)

@@ -80,6 +80,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from compiled import compile_with_check
 from machine import machine
 from torch import Tensor, nn
 
@@ -317,25 +318,6 @@ def make_steps(
     return steps, {"Point-MAE": theirs_opt, "maskssl": ours_opt}
 
 
-def compile_model(modality, ours: nn.Module, points: Tensor) -> tuple[Callable, str]:
-    """``torch.compile(ours)`` (as ``train.compile=true``), compiled by one forward + backward in train mode
-    whose time is reported with the eager and compiled losses of the same weights, clouds and mask noise
-    (in eval mode, so that BatchNorm's running statistics and drop path leave both alike)."""
-    compiled = torch.compile(ours)
-    tokens = modality.tokenize((points, None), torch.device("cpu"))
-    start = time.perf_counter()
-    compiled(tokens, torch.Generator().manual_seed(5)).loss.backward()
-    seconds = time.perf_counter() - start
-    ours.zero_grad(set_to_none=True)
-    ours.eval()
-    with torch.no_grad():
-        eager = ours(tokens, torch.Generator().manual_seed(5)).loss.item()
-        again = compiled(tokens, torch.Generator().manual_seed(5)).loss.item()
-    ours.train()
-    return compiled, (f"torch.compile(maskssl model): first forward + backward (compiling) {seconds:.1f} s; "
-                      f"eval-mode loss eager {eager:.7f} compiled {again:.7f}")
-
-
 def timed(step: Callable[[], None]) -> float:
     start = time.perf_counter()
     step()
@@ -415,7 +397,7 @@ def main() -> None:
         print(shapes_check(ours, theirs))
     compiled_ours = None
     if args.compile:
-        compiled_ours, report = compile_model(modality, ours, points)
+        compiled_ours, report = compile_with_check(ours, modality.tokenize((points, None), torch.device("cpu")))
         print(report)
     steps, optimizers = make_steps(config, modality, ours, theirs, points, compiled_ours)
     for name, opt in optimizers.items():
