@@ -83,7 +83,8 @@ def run_dataset(name: str, seeds: list[int], ratios: list[float], out: Path, ext
 
 
 def collect(name: str, out: Path) -> dict[str, Any]:
-    """Every finished run of one data set under out/<name>: seed, ratio, alignment, uniformity, probe."""
+    """Every finished run of one data set under out/<name>: seed, ratio, alignment, uniformity, effective
+    rank, probe."""
     runs = []
     for path in sorted((out / name).glob("seed*/ratio_*/eval.json")):
         report = json.loads(path.read_text())
@@ -91,9 +92,7 @@ def collect(name: str, out: Path) -> dict[str, Any]:
                      "ratio": float(path.parts[-2].removeprefix("ratio_")),
                      "alignment": report["alignment"], "uniformity": report["uniformity"],
                      "effective_rank": report["effective_rank"], "probe": probe_accuracy(report)})
-    modality, recipe, _ = DATASETS[name]
-    extra = json.loads((out / name / "overrides.json").read_text())
-    return {"dataset": name, "recipe": recipe or f"{modality} default", "overrides": extra, "runs": runs}
+    return {"dataset": name, "runs": runs}
 
 
 def summarize(result: dict[str, Any]) -> dict[str, Any]:
@@ -112,8 +111,9 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "chosen": chosen, "best": best, "probe_chosen": mean_probe[chosen], "probe_best": mean_probe[best],
         "gap": mean_probe[best] - mean_probe[chosen],
         "gap_default": None if default is None else mean_probe[best] - mean_probe[default],
-        "seed_std": statistics.mean(seed_std) if seed_std else None, "probe_by_ratio": mean_probe,
-        "rank_by_ratio": {r: statistics.mean(x["effective_rank"] for x in rs) for r, rs in by_ratio.items()}, "separation_by_ratio": mean_separation,
+        "seed_std": statistics.mean(seed_std) if seed_std else None,
+        "probe_by_ratio": mean_probe, "separation_by_ratio": mean_separation,
+        "rank_by_ratio": {r: statistics.mean(x["effective_rank"] for x in rs) for r, rs in by_ratio.items()},
     }
 
 

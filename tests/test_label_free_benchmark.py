@@ -30,8 +30,6 @@ def write_run(out: Path, seed: int, ratio: float, alignment: float, uniformity: 
 
 
 def test_summary_compares_the_largest_mean_separation_with_the_best_mean_probe(bench, tmp_path: Path) -> None:
-    (tmp_path / "digits").mkdir()
-    (tmp_path / "digits" / "overrides.json").write_text("[]")
     # separation = (1 - uniformity) / (1 - alignment): 0.5 -> 0.8/0.4 = 2, 0.75 -> 0.8/0.2 = 4, 0.9 -> 0.5/0.5 = 1
     for seed, noise in ((0, 0.0), (1, 1.0)):
         write_run(tmp_path, seed, 0.5, 0.6, 0.2, 91.0 + noise)
