@@ -10,7 +10,9 @@ held-out features (``maskssl.eval.ratio_choice``: the criterion, fixed before an
 and the recipe's probe (linear probe, GraphMAE's logistic regression or SVM). Per data set the chosen
 ratio maximises the separation averaged over seeds; the best-probe ratio maximises the mean probe
 accuracy. The table gives both, the probe gap between them, the gap of MAE's default 0.75, and the
-probe's standard deviation over seeds (mean over ratios): gaps below it are within seed noise.
+probe's standard deviation over seeds (mean over ratios): gaps below it are within seed noise, and
+whether ``maskssl sweep`` would warn that the choice's features look partly collapsed (its mean effective
+rank under half the largest ratio's: ``maskssl.eval.ratio_choice.collapse_warning``).
 Each run is kept in --out/<data set>/seedS/ratio_R (default --out: runs/label_free_ratio): a finished run
 is not redone, so an interrupted benchmark resumes, and data sets or seeds may run in separate processes
 or sessions (``--seeds 2``). Real data comes from $MASKSSL_SHARED_DATA (default ../shared/data).
@@ -30,7 +32,7 @@ import torch
 
 from maskssl.build import load_config
 from maskssl.engine.device import select_device
-from maskssl.eval.ratio_choice import COMMON_VIEW_RATIO, separation
+from maskssl.eval.ratio_choice import COMMON_VIEW_RATIO, collapse_warning, separation
 from maskssl.eval.sweep import run_sweep
 
 REPO = Path(__file__).resolve().parents[1]
@@ -105,6 +107,8 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
     mean_probe = {r: statistics.mean(x["probe"] for x in rs) for r, rs in by_ratio.items()}
     seed_std = [statistics.stdev(x["probe"] for x in rs) for rs in by_ratio.values() if len(rs) > 1]
     chosen, best = max(mean_separation, key=mean_separation.get), max(mean_probe, key=mean_probe.get)
+    mean_rank = {r: statistics.mean(x["effective_rank"] for x in rs) for r, rs in by_ratio.items()}
+    rank_rows = [{"ratio": r, "effective_rank": rank} for r, rank in mean_rank.items()]
     default = MAE_DEFAULT_RATIO if MAE_DEFAULT_RATIO in mean_probe else None
     return {
         "dataset": result["dataset"], "seeds": min(len(rs) for rs in by_ratio.values()), "ratios": sorted(by_ratio),
@@ -113,20 +117,22 @@ def summarize(result: dict[str, Any]) -> dict[str, Any]:
         "gap_default": None if default is None else mean_probe[best] - mean_probe[default],
         "seed_std": statistics.mean(seed_std) if seed_std else None,
         "probe_by_ratio": mean_probe, "separation_by_ratio": mean_separation,
-        "rank_by_ratio": {r: statistics.mean(x["effective_rank"] for x in rs) for r, rs in by_ratio.items()},
+        "rank_by_ratio": mean_rank,
+        "rank_warning": collapse_warning({"ratio": chosen, "effective_rank": mean_rank[chosen]}, rank_rows) is not None,
     }
 
 
 def table(summaries: list[dict[str, Any]]) -> str:
     """Markdown table: per data set, chosen vs best-probe ratio and the probe gaps (points)."""
     lines = ["| data set | ratios | seeds | label-free choice | best-probe ratio | probe at choice / best (%) "
-             "| gap (points) | gap of 0.75 (points) | probe std over seeds (points) |", "|---|---|---|---|---|---|---|---|---|"]
+             "| gap (points) | gap of 0.75 (points) | probe std over seeds (points) | rank warning |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for s in summaries:
         ratios = ", ".join(f"{r:g}" for r in s["ratios"])
         lines.append(f"| {s['dataset']} | {ratios} | {s['seeds']} | {s['chosen']:g} | {s['best']:g} | "
                      f"{s['probe_chosen']:.2f} / {s['probe_best']:.2f} | {s['gap']:.2f} | "
                      + " | ".join("-" if s[key] is None else f"{s[key]:.2f}" for key in ("gap_default", "seed_std"))
-                     + " |")
+                     + f" | {'yes' if s['rank_warning'] else 'no'} |")
     return "\n".join(lines)
 
 

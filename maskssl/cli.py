@@ -335,6 +335,8 @@ def _sweep(args: argparse.Namespace) -> int:
         write_text_atomic(args.out / "label_free.json", json.dumps(choice, indent=2))
         print(f"label-free choice: mask ratio {choice['ratio']:g} (largest separation, {choice['separation']:.4g}; "
               f"views masked at {settings.alignment_mask_ratio:g}): {args.out / 'label_free.json'}")
+        if choice["warning"] is not None:
+            print(f"warning: {choice['warning']}", file=sys.stderr)
     return 0
 
 

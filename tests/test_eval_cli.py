@@ -94,6 +94,18 @@ def test_separation_prefers_spread_inputs_with_close_views_and_scores_collapse_z
     assert choose_label_free(rows)["ratio"] == 0.9  # 0.4 / 0.05 = 8 beats 0.8 / 0.2 = 4
 
 
+def test_a_choice_whose_features_look_partly_collapsed_is_warned_about_but_kept() -> None:
+    from maskssl.eval.ratio_choice import choose_label_free
+
+    rows = [{"ratio": 0.5, "alignment": 0.8, "uniformity": 0.2, "effective_rank": 63.0},
+            {"ratio": 0.75, "alignment": 0.95, "uniformity": 0.6, "effective_rank": 14.0}]
+    choice = choose_label_free(rows)
+    assert choice["ratio"] == 0.75 and "effective rank 14.0, under 0.5 of the 63.0 at 0.5" in choice["warning"]
+    rows[1]["effective_rank"] = 40.0  # over half the widest: no warning
+    assert choose_label_free(rows)["warning"] is None
+    assert choose_label_free([{k: v for k, v in r.items() if k != "effective_rank"} for r in rows])["warning"] is None
+
+
 def test_sweep_rejects_bad_ratios(tmp_path: Path) -> None:
     line = one_line_error(run("sweep", "--modality", "toy", "--ratios", "0.5,1.2", "--out", str(tmp_path)))
     assert "mask ratios must be in (0, 1)" in line

@@ -21,10 +21,11 @@ def bench() -> ModuleType:
     return module
 
 
-def write_run(out: Path, seed: int, ratio: float, alignment: float, uniformity: float, probe: float) -> None:
+def write_run(out: Path, seed: int, ratio: float, alignment: float, uniformity: float, probe: float,
+              rank: float = 10.0) -> None:
     run = out / "digits" / f"seed{seed}" / f"ratio_{ratio:g}"
     run.mkdir(parents=True)
-    report = {"alignment": alignment, "uniformity": uniformity, "effective_rank": 10.0,
+    report = {"alignment": alignment, "uniformity": uniformity, "effective_rank": rank,
               "linear_probe": {"test_accuracy": probe}}
     (run / "eval.json").write_text(json.dumps(report))
 
@@ -40,7 +41,15 @@ def test_summary_compares_the_largest_mean_separation_with_the_best_mean_probe(b
     assert summary["chosen"] == 0.75 and summary["best"] == 0.5
     assert summary["gap"] == pytest.approx(2.0) and summary["gap_default"] == pytest.approx(2.0)
     assert summary["seed_std"] == pytest.approx(2 ** -0.5)  # two seeds 1 point apart at every ratio
-    assert "| digits | 0.5, 0.75, 0.9 | 2 | 0.75 | 0.5 | 89.50 / 91.50 | 2.00 | 2.00 | 0.71 |" in bench.table([summary])
+    assert "| digits | 0.5, 0.75, 0.9 | 2 | 0.75 | 0.5 | 89.50 / 91.50 | 2.00 | 2.00 | 0.71 | no |" in bench.table([summary])
+
+
+def test_the_table_says_when_the_choice_would_be_warned_about_as_partly_collapsed(bench, tmp_path: Path) -> None:
+    write_run(tmp_path, 0, 0.5, 0.6, 0.2, 91.0, rank=63.0)
+    write_run(tmp_path, 0, 0.75, 0.8, 0.2, 70.0, rank=14.0)  # the larger separation, a fifth of the rank
+    summary = bench.summarize(bench.collect("digits", tmp_path))
+    assert summary["chosen"] == 0.75 and summary["rank_warning"]
+    assert bench.table([summary]).splitlines()[-1].endswith("| yes |")
 
 
 def test_finished_runs_are_kept_and_a_different_budget_is_refused(bench, tmp_path: Path, monkeypatch) -> None:
