@@ -90,7 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--out", type=Path, required=True, help="folder for one run per ratio and the sweep files")
     sweep.add_argument("--ratios", type=_ratios, default=[0.25, 0.5, 0.75, 0.9], help="comma-separated mask ratios")
     sweep.add_argument("--select", choices=["label-free"], help="after the runs, choose a ratio without labels: "
-                       "the largest separation (maskssl.eval.ratio_choice), views of every run masked at 0.75")
+                       "the largest separation (maskssl.eval.ratio_choice), views of every run masked at 0.75; a "
+                       "heuristic: 0.1 to 13 probe points off the best ratio on the README's six data sets")
     _add_eval_options(sweep)
 
     export = commands.add_parser("export", help="save a run's encoder as safetensors + JSON metadata")
