@@ -337,7 +337,7 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"label-free choice: mask ratio {choice['ratio']:g} (largest separation, {choice['separation']:.4g}; "
               f"views masked at {settings.alignment_mask_ratio:g}): {args.out / 'label_free.json'}")
         if choice["warning"] is not None:
-            print(f"warning: {choice['warning']}", file=sys.stderr)
+            warnings.warn(choice["warning"], stacklevel=1)
     return 0
 
 

@@ -17,9 +17,10 @@ The views are masked at one ratio for every run so that the distances compare; a
 How it fares (benchmarks/label_free_ratio.py, README "Choosing the mask ratio without labels"; six data
 sets, seeds 0 1 2): within 0.1 point of the best-probe ratio on digits, within about the seed noise on the
 procedural and ModelNet point clouds, 2 points off on MUTAG, 5 on MNIST (where the separation is flat
-across ratios) and 13 on Cora. A partly collapsed encoder brings two views of one input closer together as it brings everything closer, and the ratio can
-reward that: on Cora the runs trained at 0.75 (effective rank 14 of 512, against 63 at 0.5; means over
-three seeds) have the largest separation and a logistic-regression accuracy 13 points below the best ratio's.
+across ratios) and 13 on Cora. A partly collapsed encoder brings two views of one input closer together
+as it brings everything closer, and the ratio can reward that: on Cora the runs trained at 0.75 (effective
+rank 14 of 512, against 63 at 0.5; means over three seeds) have the largest separation and a
+logistic-regression accuracy 13 points below the best ratio's.
 So the choice carries a warning when its features' effective rank is under ``RANK_WARNING_SHARE`` of the
 sweep's largest (a diagnostic, not part of the criterion: it does not change the choice).
 """
