@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from maskssl.engine.checkpoint import list_checkpoints, load_checkpoint
+from maskssl.checkpoints.io import list_checkpoints, load_checkpoint
 
 RUN = [
     "--modality", "image", "--no-progress", "train.epochs=12", "train.ckpt_every=3", "train.log_every=1",

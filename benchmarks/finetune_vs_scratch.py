@@ -36,9 +36,9 @@ from pathlib import Path
 
 import torch
 
-from maskssl.build import load_config
-from maskssl.engine.loop import train
+from maskssl.config.load import load_config
 from maskssl.finetune import finetune, load_finetune_config
+from maskssl.pretrain import train
 from summary import results_table, write_results
 
 REPO = Path(__file__).resolve().parents[1]

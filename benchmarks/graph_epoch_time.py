@@ -23,7 +23,8 @@ from pathlib import Path
 
 import torch
 
-from maskssl.build import build_modality, build_model, load_config
+from maskssl.build import build_modality, build_model
+from maskssl.config.load import load_config
 from maskssl.errors import DataError
 from maskssl_graph import NodeGraph, load_node_graph, row_normalize, stochastic_block_graph
 from maskssl_graph.datasets import with_self_loops

@@ -32,8 +32,9 @@ from PIL import Image
 
 from compare.machine import machine
 from image_throughput import measure
-from maskssl.build import build_modality, load_config
-from maskssl.engine.data import EpochSampler, make_loader
+from maskssl.build import build_modality
+from maskssl.config.load import load_config
+from maskssl.engine.loader import EpochSampler, make_loader
 from maskssl_image.image_files import load_rgb
 
 REPO = Path(__file__).resolve().parents[1]

@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from maskssl.build import build_modality, build_model, load_config
+from maskssl.build import build_modality, build_model
+from maskssl.config.load import load_config
 from maskssl.engine.device import select_device
 
 REPO = Path(__file__).resolve().parents[1]

@@ -30,7 +30,7 @@ from typing import Any
 
 import torch
 
-from maskssl.build import load_config
+from maskssl.config.load import load_config
 from maskssl.engine.device import select_device
 from maskssl.eval.ratio_choice import COMMON_VIEW_RATIO, collapse_warning, separation
 from maskssl.eval.sweep import run_sweep

@@ -22,11 +22,11 @@ from typing import Any
 
 import torch
 
-from maskssl.build import load_config
+from maskssl.checkpoints.pretrained import load_pretrained
+from maskssl.config.load import load_config
 from maskssl.engine.device import select_device
-from maskssl.engine.loop import train
 from maskssl.eval.evaluate import evaluate
-from maskssl.pretrained import load_pretrained
+from maskssl.pretrain import train
 from summary import results_table, write_results
 
 REPO = Path(__file__).resolve().parents[1]

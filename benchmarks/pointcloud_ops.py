@@ -26,7 +26,8 @@ from pathlib import Path
 import torch
 
 from maskssl import Tokens
-from maskssl.build import build_modality, build_model, load_config
+from maskssl.build import build_modality, build_model
+from maskssl.config.load import load_config
 from maskssl_pointcloud.ops import HAS_PYTORCH3D, chamfer_distance, farthest_point_sample, knn
 
 REPO = Path(__file__).resolve().parents[1]

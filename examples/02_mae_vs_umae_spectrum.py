@@ -22,11 +22,11 @@ from typing import Any
 import torch
 
 import maskssl
+from maskssl.checkpoints.pretrained import load_pretrained
+from maskssl.config.evaluation import EvalConfig, ProbeSettings
 from maskssl.engine.device import select_device
 from maskssl.eval.evaluate import evaluate
 from maskssl.eval.spectrum import plot_spectrum
-from maskssl.eval_config import EvalConfig, ProbeSettings
-from maskssl.pretrained import load_pretrained
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = {"MAE": "digits_mae.yaml", "U-MAE": "digits_umae.yaml"}

@@ -27,9 +27,9 @@ import torch
 from torch import Tensor
 
 import maskssl
+from maskssl.checkpoints.pretrained import Pretrained, load_pretrained
 from maskssl.engine.device import select_device
 from maskssl.eval.plotting import new_figure
-from maskssl.pretrained import Pretrained, load_pretrained
 from maskssl_image import unpatchify
 
 REPO = Path(__file__).resolve().parents[1]

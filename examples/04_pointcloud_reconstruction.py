@@ -26,9 +26,9 @@ import torch
 from torch import Tensor
 
 import maskssl
+from maskssl.checkpoints.pretrained import Pretrained, load_pretrained
 from maskssl.engine.device import select_device
 from maskssl.eval.plotting import new_figure
-from maskssl.pretrained import Pretrained, load_pretrained
 
 FAST = ["data.procedural_size=256", "train.batch_size=32", "train.max_steps=4", "train.log_every=2"]
 PICTURED = ("box", "cone", "torus", "bowl")

@@ -31,12 +31,12 @@ from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
 import maskssl
+from maskssl.checkpoints.pretrained import Pretrained, load_pretrained
+from maskssl.config.evaluation import EvalConfig
 from maskssl.engine.device import select_device
 from maskssl.eval.evaluate import run_protocol
 from maskssl.eval.plotting import new_figure
 from maskssl.eval.spectrum import effective_rank, singular_values
-from maskssl.eval_config import EvalConfig
-from maskssl.pretrained import Pretrained, load_pretrained
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -19,9 +19,9 @@ import argparse
 from pathlib import Path
 
 import maskssl
+from maskssl.config.evaluation import EvalConfig, ProbeSettings
 from maskssl.engine.device import select_device
 from maskssl.eval.sweep import format_sweep, plot_sweep, run_sweep
-from maskssl.eval_config import EvalConfig, ProbeSettings
 
 REPO = Path(__file__).resolve().parents[1]
 RATIOS = [0.1, 0.25, 0.5, 0.75, 0.9]

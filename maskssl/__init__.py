@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "load_config": "maskssl.build",
+    "load_config": "maskssl.config.load",
     "ConfigError": "maskssl.errors",
     "MaskSSLError": "maskssl.errors",
     "Decoded": "maskssl.interfaces",
@@ -38,7 +38,7 @@ _EXPORTS = {
     "register_modality": "maskssl.registry",
     "register_regularizer": "maskssl.registry",
     "TrainResult": "maskssl.engine.loop",
-    "train": "maskssl.engine.loop",
+    "train": "maskssl.pretrain",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -58,8 +58,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # the names above, for type checkers and IDEs
-    from maskssl.build import load_config  # noqa: F401
-    from maskssl.engine.loop import TrainResult, train  # noqa: F401
+    from maskssl.config.load import load_config  # noqa: F401
+    from maskssl.engine.loop import TrainResult  # noqa: F401
     from maskssl.errors import ConfigError, MaskSSLError  # noqa: F401
     from maskssl.interfaces import (  # noqa: F401
         Decoded,
@@ -74,6 +74,7 @@ if TYPE_CHECKING:  # the names above, for type checkers and IDEs
         ViewOutput,
     )
     from maskssl.model import MaskedAutoencoder, StepOutput  # noqa: F401
+    from maskssl.pretrain import train  # noqa: F401
     from maskssl.registry import (  # noqa: F401
         create,
         list_names,

@@ -2,6 +2,6 @@
 
 import sys
 
-from maskssl.cli import main
+from maskssl.cli.main import main
 
 sys.exit(main())

@@ -42,7 +42,7 @@ class Tokens:
             (the online probe and evaluation read them), else None.
         context: anything else the modality's encoder or loss needs (edge indices, ...).
         sample_keys: [B] int64, set by the training loop: each sample's identity in the global batch of
-            this step (``maskssl.keyed_random``). Maskers that draw from it give the same masks on 1 or
+            this step (``maskssl.utils.keyed_random``). Maskers that draw from it give the same masks on 1 or
             N processes; None outside training.
     """
 
@@ -171,7 +171,7 @@ class Regularizer(nn.Module, ABC):
     """A loss term over all views of a batch (e.g. uniformity of pooled features).
 
     Implementations that compare samples must use the global batch under DDP and give gradients
-    that do not depend on how the batch is split over processes (see ``maskssl.distributed``).
+    that do not depend on how the batch is split over processes (see ``maskssl.utils.distributed``).
     """
 
     @abstractmethod
@@ -193,7 +193,7 @@ class Modality(ABC):
     model_config: ClassVar[type]
     default_recipe: ClassVar[dict[str, Any] | str] = {}
     """Overrides of the core defaults (masker, train ...) for ``maskssl train --modality NAME``, or the name
-    of one of the plugin's recipes (``maskssl.recipes``: "point_cmae" for recipes/point_cmae.yaml)."""
+    of one of the plugin's recipes (``maskssl.config.recipes``: "point_cmae" for recipes/point_cmae.yaml)."""
 
     def __init__(self, data: Any, model: Any) -> None:
         self.data = data

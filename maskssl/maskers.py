@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from maskssl.interfaces import Masker, Tokens
-from maskssl.keyed_random import derive, keyed_uniform
+from maskssl.utils.keyed_random import derive, keyed_uniform
 
 
 def random_mask(
@@ -22,7 +22,7 @@ def random_mask(
     """MAE's per-sample random masking as a bool mask [B, L] with exactly ``num_hidden`` True per row.
 
     As in MAE: argsort uniform noise; the first ``L - num_hidden`` indices stay visible. The noise comes
-    from ``keys`` [B] (one per sample, see ``maskssl.keyed_random``) when given, else from ``generator``.
+    from ``keys`` [B] (one per sample, see ``maskssl.utils.keyed_random``) when given, else from ``generator``.
     """
     if keys is not None:
         noise = keyed_uniform(keys, num_tokens)  # [B, L]

@@ -10,10 +10,10 @@ import torch.nn.functional as F
 
 import tests.toy  # noqa: F401  (registers the toy modality)
 from maskssl import registry
-from maskssl.build import load_config
-from maskssl.engine.loop import train
+from maskssl.config.load import load_config
 from maskssl.interfaces import Decoded, Encoded, ViewOutput
 from maskssl.maskers import RandomMasker, hidden_in_all, sample_views
+from maskssl.pretrain import train
 from maskssl.regularizers.comask import CoMaskRegularizer, comask_loss
 from tests.test_maskers import make_tokens, seeded
 

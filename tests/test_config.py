@@ -1,4 +1,4 @@
-"""maskssl.config: dotted overrides, precedence, strict keys and types, YAML files in and out."""
+"""maskssl.config.run: dotted overrides, precedence, strict keys and types, YAML files in and out."""
 
 from __future__ import annotations
 
@@ -6,16 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from maskssl.config import (
-    RunConfig,
-    TrainConfig,
-    deep_merge,
-    from_mapping,
-    load_yaml,
-    parse_overrides,
-    resolve,
-    save_yaml,
-)
+from maskssl.config.run import RunConfig, TrainConfig, from_mapping, parse_overrides, resolve
+from maskssl.config.yaml_files import deep_merge, load_yaml, save_yaml
 from maskssl.errors import ConfigError
 
 # ---- parse_overrides -------------------------------------------------------------------------------------------

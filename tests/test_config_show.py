@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from maskssl.build import build_modality, load_config
+from maskssl.build import build_modality
 from maskssl.cli import main
-from maskssl.config import deep_merge
+from maskssl.config.load import load_config
+from maskssl.config.yaml_files import deep_merge
 from tests import toy  # noqa: F401  registers the toy modality in this process
 
 

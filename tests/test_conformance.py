@@ -19,9 +19,11 @@ from maskssl import Decoded, Encoded, Masker, Regularizer, Tokens, ViewOutput, r
 from maskssl.testing import (
     ConformanceError,
     available_devices,
+    build_case,
     check_component,
     check_decoder,
     check_encoder,
+    check_exporter,
     check_mask,
     check_masker,
     check_modality,
@@ -66,8 +68,10 @@ def test_installed_modality_conforms(name: str) -> None:
     assert case.name == name and case.config.modality == name
 
 
-@pytest.mark.parametrize(("kind", "name"), [(kind, name) for kind in ("encoder", "decoder") for name in installed(kind)])
-def test_installed_encoder_or_decoder_conforms_inside_a_modality_of_its_distribution(kind: str, name: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "name"), [(kind, name) for kind in ("encoder", "decoder", "exporter") for name in installed(kind)]
+)
+def test_installed_encoder_decoder_or_exporter_conforms_inside_a_modality_of_its_distribution(kind: str, name: str) -> None:
     check_component(kind, name, TINY)
 
 
@@ -261,6 +265,33 @@ def test_modality_faults_are_caught() -> None:
 
 
 # ---- helpers ----------------------------------------------------------------------------------------------
+
+
+class _NoStateExporter:
+    format_id = "broken-v1"
+
+    def export(self, encoder: nn.Module, *args: object) -> tuple[dict[str, Tensor], dict[str, object]]:
+        return {}, {}
+
+    def describe(self, *args: object) -> str:
+        return "written"
+
+
+class _NoFormatExporter(_NoStateExporter):
+    format_id = ""
+
+
+@pytest.mark.parametrize(("cls", "message"), [
+    (_NoStateExporter, "exporter 'broken' .* fails 'exports an encoder': the first value returned is not a non-empty"),
+    (_NoFormatExporter, "exporter 'broken' .* fails 'has a format id'"),
+])
+def test_exporter_faults_are_caught(cls: type, message: str) -> None:
+    registry.register("exporter", "broken")(cls)
+    try:
+        with pytest.raises(ConformanceError, match=message):
+            check_exporter("broken", build_case("toy"))
+    finally:
+        registry.unregister("exporter", "broken")
 
 
 def test_checks_run_on_the_available_devices_only() -> None:

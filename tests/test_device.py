@@ -9,11 +9,11 @@ import pytest
 import torch
 
 import tests.toy  # noqa: F401  (registers the toy modality)
-from maskssl.build import load_config
+from maskssl.config.load import load_config
 from maskssl.engine.device import autocast_dtype, select_device, set_cpu_threads
-from maskssl.engine.loop import train
 from maskssl.engine.metrics import read_metrics
 from maskssl.errors import ConfigError
+from maskssl.pretrain import train
 
 
 def test_auto_device_and_precision_on_this_machine() -> None:

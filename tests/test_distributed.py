@@ -1,4 +1,4 @@
-"""maskssl.distributed: rank helpers, and an all-gather whose gradients do not depend on the split.
+"""maskssl.utils.distributed: rank helpers, and an all-gather whose gradients do not depend on the split.
 
 The DDP test runs 2 CPU processes (gloo) with batch B each and compares with one process holding
 the whole batch 2B: same loss, same parameter gradients. A negative control uses the "local slice
@@ -19,10 +19,10 @@ import torch.multiprocessing as mp
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from maskssl import distributed
-from maskssl.distributed import DistInfo, gather_with_grad, init_distributed
 from maskssl.interfaces import Decoded, Encoded, ViewOutput
 from maskssl.regularizers.uniformity import UniformityRegularizer, uniformity_loss
+from maskssl.utils import distributed
+from maskssl.utils.distributed import DistInfo, gather_with_grad, init_distributed
 
 WORLD = 2
 LOCAL_BATCH = 4

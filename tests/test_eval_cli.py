@@ -115,8 +115,8 @@ def test_export_writes_safetensors_that_load_back_into_the_encoder(toy_run: Path
     import torch
 
     import tests.toy  # noqa: F401  (the toy modality must be registered to rebuild the encoder)
-    from maskssl.export import load_encoder
-    from maskssl.pretrained import load_pretrained
+    from maskssl.checkpoints.export import load_encoder
+    from maskssl.checkpoints.pretrained import load_pretrained
 
     result = run("export", str(toy_run), "--import", TOY, "--out", str(tmp_path / "enc.safetensors"))
     assert result.returncode == 0, result.stderr

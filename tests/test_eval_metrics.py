@@ -15,7 +15,7 @@ from maskssl.eval.geometry import alignment, uniformity
 from maskssl.eval.knn import knn_accuracy, knn_classify
 from maskssl.eval.probe import ProbeResult, linear_probe
 from maskssl.eval.spectrum import effective_rank, plot_spectrum, singular_values
-from maskssl.online_probe import OnlineProbe
+from maskssl.layers.probe_head import OnlineProbe
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from maskssl.config.evaluation import EvalConfig
 from maskssl.errors import MaskSSLError
 from maskssl.eval.evaluate import run_protocol, summary_rows
 from maskssl.eval.logreg import logistic_regression, logreg_over_seeds
-from maskssl.eval_config import EvalConfig
 from maskssl.interfaces import FeatureSet
 
 

@@ -11,16 +11,16 @@ from torch import nn
 
 import tests.toy  # noqa: F401  (registers the toy modality)
 from maskssl import Encoded, Encoder, Tokens
-from maskssl.build import load_config
-from maskssl.engine.checkpoint import list_checkpoints, load_checkpoint
-from maskssl.engine.loop import train
+from maskssl.checkpoints.export import export_encoder
+from maskssl.checkpoints.io import list_checkpoints, load_checkpoint
+from maskssl.config.load import load_config
 from maskssl.engine.metrics import read_metrics
 from maskssl.errors import CheckpointError, ConfigError
-from maskssl.export import export_encoder
 from maskssl.finetune import FinetuneSection, FinetuneTask, PretrainedSource, finetune, load_finetune_config
 from maskssl.finetune.labels import balanced_subset
 from maskssl.finetune.layer_decay import layer_decay_groups
 from maskssl.finetune.objective import ClassificationObjective
+from maskssl.pretrain import train
 
 FINETUNE = ["train.epochs=4", "train.batch_size=8", "train.lr=0.05", "train.ckpt_every=4", "train.log_every=1"]
 

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from maskssl.build import build_modality, load_config
-from maskssl.config import load_yaml
+from maskssl.build import build_modality
+from maskssl.checkpoints.sources import PretrainedSource
+from maskssl.config.load import load_config
+from maskssl.config.yaml_files import load_yaml
 from maskssl.finetune.config import resolve_finetune_config
-from maskssl.weights import PretrainedSource
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 PRETRAINED_BY = {  # fine-tuning recipe -> (modality, pretraining recipe or None for the modality's default)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from maskssl.data.holdout import held_out_indices
 from maskssl.errors import ConfigError
-from maskssl.holdout import held_out_indices
 
 
 def test_each_class_gives_its_share_and_the_splits_cover_the_set_once() -> None:

@@ -1,4 +1,4 @@
-"""MAE's and Point-MAE's transformer initialisation (maskssl.init)."""
+"""MAE's and Point-MAE's transformer initialisation (maskssl.layers.init)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from maskssl.init import init_transformer_weights
+from maskssl.layers.init import init_transformer_weights
 
 
 def fresh_block() -> nn.Sequential:

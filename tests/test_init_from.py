@@ -9,12 +9,11 @@ import pytest
 import torch
 
 import tests.toy  # noqa: F401  (registers the toy modality)
-from maskssl.build import load_config
-from maskssl.engine.checkpoint import list_checkpoints, load_checkpoint
-from maskssl.engine.loop import train
-from maskssl.engine.task import PretrainTask
+from maskssl.checkpoints.io import list_checkpoints, load_checkpoint
+from maskssl.config.load import load_config
 from maskssl.errors import CheckpointError, ConfigError
 from maskssl.finetune import load_finetune_config
+from maskssl.pretrain import PretrainTask, train
 
 
 @pytest.fixture(scope="module")

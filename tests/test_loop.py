@@ -11,11 +11,12 @@ import torch
 
 import tests.toy  # noqa: F401  (registers the toy modality)
 from maskssl import register_modality
-from maskssl.build import load_config
-from maskssl.engine.checkpoint import list_checkpoints, load_checkpoint
-from maskssl.engine.loop import TrainingInterrupted, train
+from maskssl.checkpoints.io import list_checkpoints, load_checkpoint
+from maskssl.config.load import load_config
+from maskssl.engine.loop import TrainingInterrupted
 from maskssl.engine.metrics import read_metrics
 from maskssl.errors import CheckpointError, ConfigError, NonFiniteLossError
+from maskssl.pretrain import train
 from maskssl.registry import unregister
 from tests.toy import ToyModality
 

@@ -164,7 +164,7 @@ def test_registered_masker_invariants(name: str, ratio: float) -> None:
 
 
 def test_keyed_masks_depend_on_the_sample_key_alone_and_views_differ() -> None:
-    from maskssl.keyed_random import batch_keys, keyed_uniform
+    from maskssl.utils.keyed_random import batch_keys, keyed_uniform
 
     cpu = torch.device("cpu")
     whole = batch_keys(seed=3, step=7, micro=0, rank=0, world_size=1, batch_size=8, device=cpu)

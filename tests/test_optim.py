@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from maskssl.build import load_config
+from maskssl.config.load import load_config
 from maskssl.engine.optim import build_optimizer, param_groups
 from maskssl.errors import ConfigError
 

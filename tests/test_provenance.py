@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from maskssl import provenance, registry
+from maskssl import registry
 from maskssl.errors import CheckpointError
+from maskssl.registry import provenance
 from tests.test_cli import TOY, run
 
 USER_RANDOM = """

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from maskssl.build import load_config
-from maskssl.config import load_yaml
+from maskssl.config.load import load_config
+from maskssl.config.yaml_files import load_yaml
 from maskssl.errors import ConfigError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

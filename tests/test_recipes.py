@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from maskssl.build import load_config
 from maskssl.cli import main
+from maskssl.config.load import load_config
+from maskssl.config.recipes import installed_recipes, resolve_recipe
 from maskssl.errors import ConfigError
-from maskssl.recipes import installed_recipes, resolve_recipe
 
 REPO = Path(__file__).resolve().parents[1]
 PLUGINS = {"image": "maskssl-image", "graph": "maskssl-graph", "pointcloud": "maskssl-pointcloud"}
@@ -65,7 +65,7 @@ def test_the_wheel_carries_the_recipes_and_they_resolve_by_name_from_it(modality
     zipfile.ZipFile(wheel).extractall(installed)  # the wheel's files, first on the path: as if pip-installed
     name = sorted(in_clone)[0].removeprefix(f"{package}/recipes/").removesuffix(".yaml")
     found = subprocess.run(
-        [sys.executable, "-c", f"from maskssl.recipes import resolve_recipe; print(resolve_recipe('{modality}/{name}'))"],
+        [sys.executable, "-c", f"from maskssl.config.recipes import resolve_recipe; print(resolve_recipe('{modality}/{name}'))"],
         capture_output=True, text=True, cwd=tmp_path, env={"PYTHONPATH": str(installed), "PATH": ""}, timeout=120,
     )
     assert found.returncode == 0, found.stderr[-2000:]

@@ -1,4 +1,4 @@
-"""maskssl.registry: entry points of a really installed distribution, local registration, option checks.
+"""maskssl.registry.components: entry points of a really installed distribution, local registration, option checks.
 
 The fixture distribution tests/fixtures/maskssl-testplugin is pip-installed once per module into a
 temporary directory that is put on sys.path for this module only. It provides a working masker
@@ -317,7 +317,8 @@ def test_missing_requirements_come_from_metadata(tmp_path: Path) -> None:
 
 
 def test_a_modality_whose_name_differs_from_its_registration_is_named(local_names: list[tuple[str, str]]) -> None:
-    from maskssl.build import build_modality, load_config
+    from maskssl.build import build_modality
+    from maskssl.config.load import load_config
     from tests.toy import ToyModality
 
     registry.register("modality", "toy_alias")(ToyModality)

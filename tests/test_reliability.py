@@ -10,12 +10,12 @@ from typing import IO
 import pytest
 import torch
 
+from maskssl.checkpoints.io import list_checkpoints, load_checkpoint, save_checkpoint
 from maskssl.cli import main
 from maskssl.engine import checkpoint
-from maskssl.engine.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from maskssl.engine.metrics import MetricsLog
 from maskssl.errors import WriteError
-from maskssl.files import write_text_atomic
+from maskssl.utils.files import write_text_atomic
 from tests import toy  # noqa: F401  registers the toy modality in this process
 from tests.test_cli import TOY
 
@@ -173,7 +173,7 @@ def test_an_error_on_rank_0_alone_ends_every_torchrun_rank_with_the_same_line(tm
 def test_check_finite_names_the_rows_and_ignores_integer_arrays() -> None:
     import numpy as np
 
-    from maskssl.data_checks import check_finite
+    from maskssl.data.checks import check_finite
     from maskssl.errors import DataError
 
     values = torch.zeros(8, 3)

@@ -199,7 +199,7 @@ def make_steps(theirs: nn.Module, their_optimizer: torch.optim.Optimizer, ours: 
                x: Tensor, edge_index: Tensor) -> dict[str, Callable[[], None]]:
     """Closures running one full-batch optimizer step (= one epoch) of each implementation."""
     from maskssl.engine.optim import build_optimizer, param_groups
-    from maskssl.keyed_random import batch_keys
+    from maskssl.utils.keyed_random import batch_keys
 
     train, cpu = config.train, torch.device("cpu")
     our_optimizer = build_optimizer(param_groups(ours, train.weight_decay), train.lr, train.betas, cpu,
@@ -288,7 +288,8 @@ def main() -> None:
         print(f"skip: no Cora files under {args.cora_root}/Cora/raw/; pass --cora-root")
         return
     torch.set_num_threads(args.threads)
-    from maskssl.build import build_modality, build_model, load_config
+    from maskssl.build import build_modality, build_model
+    from maskssl.config.load import load_config
 
     config = load_config("graph", RECIPE, [f"data.root={args.cora_root}", "train.device=cpu", "train.precision=fp32"])
     assert not config.regularizers and config.views == 1 and config.online_probe_classes is None

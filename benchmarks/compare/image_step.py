@@ -32,7 +32,7 @@ maskssl's own config resolution, then handed to both implementations):
     precision         fp32 (no autocast), ``torch.set_num_threads(--threads)``
 
 One timed step = (maskssl: ``modality.tokenize`` [+ the per-sample mask keys of
-``maskssl.keyed_random.batch_keys`` when this maskssl has them, as its loop's ``PretrainTask.prepare``
+``maskssl.utils.keyed_random.batch_keys`` when this maskssl has them, as its loop's ``PretrainTask.prepare``
 sets them] -> ``model(tokens, generator)``, mae:
 ``model(imgs, mask_ratio)``) -> loss.backward() -> optimizer.step() -> optimizer.zero_grad(set_to_none=True).
 maskssl's tokenize (patchify of the targets) is inside the step because mae patchifies inside its
@@ -124,7 +124,8 @@ def import_mae(path: Path):
 # -- building both models ---------------------------------------------------------------------------
 def build_pair(mae_path: Path, batch_size: int):
     """(maskssl modality, maskssl model, mae model, mask ratio, settings dict), same shapes, fp32, CPU."""
-    from maskssl.build import build_modality, build_model, load_config
+    from maskssl.build import build_modality, build_model
+    from maskssl.config.load import load_config
 
     config = load_config("image", RECIPE, [*OVERRIDES, f"train.batch_size={batch_size}"])
     assert not config.regularizers, config.regularizers
@@ -215,11 +216,11 @@ def equivalence_check(modality, ours, theirs, mask_ratio: float, batch_size: int
 # -- the two train steps -----------------------------------------------------------------------------
 def loop_prepare(modality, images: torch.Tensor, labels: torch.Tensor, step: int):
     """What maskssl's training loop hands the model: ``modality.tokenize`` plus, when this maskssl has
-    ``maskssl.keyed_random``, the samples' keys (``batch_keys`` as ``loop._accumulate`` computes them,
+    ``maskssl.utils.keyed_random``, the samples' keys (``batch_keys`` as ``loop._accumulate`` computes them,
     seed 0, one process), so that the masker draws its noise the way a real run does."""
     tokens = modality.tokenize((images, labels), torch.device("cpu"))
     try:
-        from maskssl.keyed_random import batch_keys
+        from maskssl.utils.keyed_random import batch_keys
     except ImportError:  # older maskssl: the masker draws from the generator
         return tokens
     if hasattr(tokens, "sample_keys"):
@@ -563,7 +564,7 @@ def main() -> None:
              ("maskssl", [*ours.encoder.blocks, *ours.decoders[0].blocks]))}
     keyed = getattr(loop_prepare(modality, torch.zeros(1, *modality.image_shape), torch.zeros(1, dtype=torch.long), 0),
                     "sample_keys", None) is not None
-    print("maskssl masking noise: " + ("per-sample keys (maskssl.keyed_random, as its training loop)" if keyed
+    print("maskssl masking noise: " + ("per-sample keys (maskssl.utils.keyed_random, as its training loop)" if keyed
                                        else "torch.rand from the generator"))
     print(f"attention: timm Attention.fused_attn (F.scaled_dot_product_attention) mae {attn['mae']} "
           f"maskssl {attn['maskssl']}")

@@ -160,7 +160,8 @@ def build_pair(point_mae: Path, recipe: str, batch_size: int):
     """(maskssl config, modality, model; Point-MAE model, its model config), same shapes, fp32, CPU."""
     import yaml
 
-    from maskssl.build import build_modality, build_model, load_config
+    from maskssl.build import build_modality, build_model
+    from maskssl.config.load import load_config
 
     theirs_cfg = yaml.safe_load((point_mae / "cfgs/pretrain.yaml").read_text())
     model_cfg, tcfg = theirs_cfg["model"], theirs_cfg["model"]["transformer_config"]
@@ -287,7 +288,7 @@ def make_steps(
     its optimizer; given ``compiled_ours`` (``torch.compile(ours)``), also "maskssl compiled" (same
     parameters and optimizer as "maskssl")."""
     from maskssl.engine.optim import build_optimizer, param_groups
-    from maskssl.keyed_random import batch_keys
+    from maskssl.utils.keyed_random import batch_keys
 
     cpu, train = torch.device("cpu"), config.train
     ours_opt = build_optimizer(param_groups(ours, train.weight_decay), train.lr, tuple(train.betas), cpu)

@@ -6,8 +6,8 @@ Several nodes: torchrun --nnodes=2 --node_rank=R --master_addr=HOST --nproc_per_
 
 Every optimizer step is a pure function of (checkpoint, step): the data order comes from
 (seed, epoch), a dataset's per-sample augmentations from (seed, epoch, sample index)
-(``maskssl.engine.data``) and the built-in random masks from (seed, step, position in the global batch)
-(``maskssl.keyed_random``), neither depending on the number of processes; other maskers, dropout,
+(``maskssl.engine.loader``) and the built-in random masks from (seed, step, position in the global batch)
+(``maskssl.utils.keyed_random``), neither depending on the number of processes; other maskers, dropout,
 batch-level augmentation and mixup from (seed, step, rank). That is what makes ``--resume`` exact. What is trained
 is a ``Task`` (``maskssl.engine.task``): it supplies the model, the loss of one micro-batch and an
 evaluation, run every ``task.eval_every`` epochs and after the last step.
@@ -34,22 +34,22 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from maskssl import provenance
-from maskssl.config import RunConfig, TrainConfig
-from maskssl.data_scan import without_unreadable
-from maskssl.distributed import DistInfo, agree, init_distributed
-from maskssl.engine.checkpoint import check_model_matches, load_latest, save_checkpoint
-from maskssl.engine.data import EpochSampler, make_loader, next_keeping_rngs
+from maskssl.checkpoints.io import check_model_matches, load_latest, save_checkpoint
+from maskssl.config.run import TrainConfig
+from maskssl.data.scan import without_unreadable
 from maskssl.engine.device import autocast, autocast_dtype, select_device, set_cpu_threads
+from maskssl.engine.loader import EpochSampler, make_loader, next_keeping_rngs
 from maskssl.engine.metrics import MetricsLog
 from maskssl.engine.optim import build_optimizer
 from maskssl.engine.run_dir import check_run_dir, results_path, start_run_dir
 from maskssl.engine.schedule import lr_at
 from maskssl.engine.stop import StopFlag
-from maskssl.engine.task import PretrainTask, Task
+from maskssl.engine.task import Task
 from maskssl.errors import CheckpointError, ConfigError, NonFiniteLossError, TrainingInterrupted
-from maskssl.files import write_text_atomic
-from maskssl.keyed_random import batch_keys
+from maskssl.registry import provenance
+from maskssl.utils.distributed import DistInfo, agree, init_distributed
+from maskssl.utils.files import write_text_atomic
+from maskssl.utils.keyed_random import batch_keys
 
 
 @dataclass
@@ -67,27 +67,6 @@ def step_seed(seed: int, step: int, rank: int) -> int:
     return (seed * 1_000_003 + step) * 1_009 + rank
 
 
-def train(
-    config: RunConfig,
-    run_dir: str | Path,
-    *,
-    resume: bool = False,
-    overwrite: bool = False,
-    progress: bool | None = None,
-) -> TrainResult:
-    """Pretrain the model ``config`` describes; write config, metrics and checkpoints to ``run_dir``.
-
-    Args:
-        resume: continue from the newest good checkpoint in ``run_dir``.
-        overwrite: replace a run already in ``run_dir``.
-        progress: show a progress bar (default: when stderr is a terminal); else log lines.
-    """
-    return run_task(
-        lambda: PretrainTask(config, initialise=not resume), config.train, run_dir, resume=resume,
-        overwrite=overwrite, progress=progress,
-    )
-
-
 def run_task(
     make_task: Callable[[], Task],
     train_config: TrainConfig,
@@ -97,7 +76,13 @@ def run_task(
     overwrite: bool = False,
     progress: bool | None = None,
 ) -> TrainResult:
-    """Train the task ``make_task`` builds (after the process group is up); see ``train`` for the options."""
+    """Train the task ``make_task`` builds (after the process group is up).
+
+    Args:
+        resume: continue from the newest good checkpoint in ``run_dir``.
+        overwrite: replace a run already in ``run_dir``.
+        progress: show a progress bar (default: when stderr is a terminal); else log lines.
+    """
     run_dir = Path(run_dir)
     set_cpu_threads(train_config.threads)
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -199,7 +184,7 @@ class _Trainer:
         if found is None:
             raise CheckpointError(f"no readable checkpoint in {self.run_dir}/checkpoints to resume from")
         path, state = found
-        kind = state.get("task", PretrainTask.kind)
+        kind = state.get("task", "pretrain")  # checkpoints from before tasks were recorded are pretraining ones
         if kind != self.task.kind:
             raise CheckpointError(f"{path} is a {kind} checkpoint; this is a {self.task.kind} run")
         modality = self.task.config.modality

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from maskssl.files import write_text_atomic
+from maskssl.utils.files import write_text_atomic
 
 
 class MetricsLog:

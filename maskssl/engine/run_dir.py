@@ -1,4 +1,5 @@
-"""A run directory: refusing to mix two runs in one, clearing an old run on --overwrite, and its files."""
+"""A run directory: refusing to mix two runs in one, clearing an old run on --overwrite, its files, and what a
+``--resume`` may change of the config it saved."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from maskssl import provenance
-from maskssl.config import save_yaml
-from maskssl.engine.checkpoint import checkpoint_dir, list_checkpoints, remove_partial_files
+from maskssl.checkpoints.io import checkpoint_dir, list_checkpoints, remove_partial_files
+from maskssl.config.yaml_files import save_yaml
 from maskssl.engine.task import Task
-from maskssl.errors import CheckpointError, ConfigError, WriteError
-from maskssl.files import explain_os_error
+from maskssl.errors import CheckpointError, ConfigError, MaskSSLError, WriteError
+from maskssl.registry import provenance
+from maskssl.utils.files import explain_os_error
+
+RESUME_OVERRIDABLE = ("train.max_steps", "train.num_workers", "train.threads", "train.device", "train.log_every")
+"""The keys of a saved config that ``--resume`` may change (besides ``eval.*``): none changes what is computed."""
 
 
 def results_path(run_dir: Path) -> Path:
@@ -56,3 +60,36 @@ def start_run_dir(run_dir: Path, resume: bool, task: Task, origins: dict[str, An
         raise WriteError(f"{explain_os_error(exc, run_dir)}; choose another --out") from exc
     if not resume or provenance.recorded(run_dir) is None:
         provenance.write(run_dir, origins)
+
+
+def saved_config_path(run_dir: Path | None, config_given: bool) -> Path:
+    """The saved config of the run that ``--resume --out run_dir`` continues (a resume takes no --config)."""
+    if run_dir is None:
+        raise MaskSSLError("--resume needs --out, the run directory to continue")
+    if config_given:
+        raise MaskSSLError("--resume continues with the run's saved config; drop --config")
+    saved = run_dir / "config.yaml"
+    if not saved.is_file():
+        raise MaskSSLError(f"--resume: {run_dir} holds no run (no config.yaml there); start the run without --resume")
+    return saved
+
+
+def check_resume_changes(saved: dict[str, Any], resumed: dict[str, Any]) -> None:
+    """--resume may change only RESUME_OVERRIDABLE keys of the saved config, and the eval settings."""
+    before, after = _flatten(saved), _flatten(resumed)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    bad = [k for k in changed if k not in RESUME_OVERRIDABLE and not k.startswith("eval.")]
+    if bad:
+        allowed = ", ".join(RESUME_OVERRIDABLE)
+        raise MaskSSLError(f"--resume cannot change {', '.join(bad)}; only {allowed} and eval.* may change")
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, object]:
+    """Nested config dict -> {"train.epochs": 5, ...}."""
+    flat: dict[str, object] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat

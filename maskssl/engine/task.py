@@ -1,14 +1,12 @@
 """What the shared loop trains: a task supplies the model, the loss of one micro-batch and an evaluation.
 
-Pretraining (``PretrainTask``) and fine-tuning (``maskssl.finetune.FinetuneTask``) are two tasks of one
+Pretraining (``maskssl.pretrain.PretrainTask``) and fine-tuning (``maskssl.finetune.FinetuneTask``) are two tasks of one
 engine (``maskssl.engine.loop``). The loop keeps everything else: device, AMP, accumulation, clipping,
 the lr schedule, DDP, exact resume, atomic checkpoints, signals and metrics.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -16,13 +14,10 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from maskssl.build import build_modality, build_model
-from maskssl.config import RunConfig, TrainConfig
+from maskssl.config.run import TrainConfig
 from maskssl.engine.optim import param_groups
-from maskssl.errors import ConfigError
-from maskssl.interfaces import Modality, Tokens
+from maskssl.interfaces import Modality
 from maskssl.model import StepOutput
-from maskssl.weights import PretrainedSource, load_encoder_weights
 
 
 class Task(ABC):
@@ -73,7 +68,7 @@ class Task(ABC):
         """A collated batch -> what ``forward`` takes, on ``device`` (outside autocast).
 
         ``sample_keys`` [batch size] identify the micro-batch's samples across processes
-        (``maskssl.keyed_random``).
+        (``maskssl.utils.keyed_random``).
         """
         return self.modality.tokenize(batch, device)
 
@@ -95,47 +90,3 @@ class Task(ABC):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what ``state_dict`` returned."""
-
-
-class PretrainTask(Task):
-    """Masked-autoencoder pretraining: ``MaskedAutoencoder`` on the modality's train split.
-
-    Args:
-        config: the run's config.
-        initialise: load ``train.init_from``'s encoder into the new model (False when a resumed run's
-            checkpoint supplies the weights).
-    """
-
-    kind: ClassVar[str] = "pretrain"
-
-    def __init__(self, config: RunConfig, initialise: bool = True) -> None:
-        super().__init__(config, build_modality(config))
-        self.initialise = initialise
-
-    def train_dataset(self) -> Dataset:
-        return self.modality.build_augmented_dataset("train")
-
-    def build_model(self) -> nn.Module:
-        model = build_model(self.modality, self.config)
-        init_from = self.config.train.init_from
-        if init_from and self.initialise:
-            source = PretrainedSource.open(init_from)
-            if source.config["modality"] != self.config.modality:
-                raise ConfigError(
-                    f"train.init_from={init_from} is a '{source.config['modality']}' run; this run is "
-                    f"'{self.config.modality}'"
-                )
-            report = load_encoder_weights(model.encoder, source, strict=False)
-            if int(os.environ.get("RANK", "0")) == 0:
-                print(f"train.init_from {init_from} (step {source.step}): {report}", file=sys.stderr, flush=True)
-        return model
-
-    def prepare(self, batch: Any, device: torch.device, generator: torch.Generator, sample_keys: Tensor) -> Tokens:
-        """Tokens carrying the samples' keys (when each sample is one row of the tokens: not for one big graph)."""
-        tokens = self.modality.tokenize(batch, device)
-        if tokens.batch_size == len(sample_keys):
-            tokens.sample_keys = sample_keys
-        return tokens
-
-    def forward(self, model: nn.Module, prepared: Any, generator: torch.Generator) -> StepOutput:
-        return model(prepared, generator)

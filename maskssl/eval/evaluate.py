@@ -21,6 +21,8 @@ from typing import Any
 import torch
 
 from maskssl import registry
+from maskssl.checkpoints.pretrained import Pretrained
+from maskssl.config.evaluation import EvalConfig
 from maskssl.errors import DataError, MaskSSLError
 from maskssl.eval.features import extract_features, masked_view_features
 from maskssl.eval.geometry import alignment, uniformity
@@ -29,9 +31,7 @@ from maskssl.eval.logreg import logreg_over_seeds
 from maskssl.eval.probe import linear_probe
 from maskssl.eval.spectrum import effective_rank, singular_values
 from maskssl.eval.svm import svm_cross_validation
-from maskssl.eval_config import EvalConfig
 from maskssl.interfaces import Encoder, FeatureSet, Modality
-from maskssl.pretrained import Pretrained
 
 PROTOCOL_SPLITS = {"probe": ("train", "test"), "logreg": ("train", "val", "test"), "svm": ("all",)}
 

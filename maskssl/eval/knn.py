@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from maskssl.eval_config import KnnSettings
+from maskssl.config.evaluation import KnnSettings
 
 
 @torch.no_grad()

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from maskssl.eval_config import LogregSettings
+from maskssl.config.evaluation import LogregSettings
 from maskssl.interfaces import FeatureSet
 
 

@@ -1,4 +1,4 @@
-"""Linear probing of frozen features, as MAE's protocol (the head: ``maskssl.online_probe.probe_head``).
+"""Linear probing of frozen features, as MAE's protocol (the head: ``maskssl.layers.probe_head.probe_head``).
 
 MAE (He et al. 2021) probes a frozen encoder with a linear head on its [CLS] feature, standardised by a
 ``BatchNorm1d(D, affine=False, eps=1e-6)``; the head's weight is drawn from a truncated normal with std
@@ -19,9 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from maskssl.config.evaluation import ProbeSettings
 from maskssl.engine.schedule import lr_at
-from maskssl.eval_config import ProbeSettings
-from maskssl.online_probe import probe_head
+from maskssl.layers.probe_head import probe_head
 
 WARMUP_FRACTION = 0.1
 

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from maskssl.eval.plotting import new_figure
-from maskssl.files import write_atomic
+from maskssl.utils.files import write_atomic
 
 
 def singular_values(features: Tensor) -> Tensor:

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from maskssl.config.evaluation import SvmSettings
 from maskssl.errors import MaskSSLError
-from maskssl.eval_config import SvmSettings
 from maskssl.interfaces import FeatureSet
 
 C_GRID = tuple(SvmSettings().c_grid)

@@ -16,13 +16,13 @@ from typing import Any
 
 import torch
 
-from maskssl.config import RunConfig
-from maskssl.engine.loop import train
+from maskssl.checkpoints.pretrained import load_pretrained
+from maskssl.config.evaluation import EvalConfig
+from maskssl.config.run import RunConfig
 from maskssl.eval.evaluate import evaluate
 from maskssl.eval.plotting import new_figure
 from maskssl.eval.ratio_choice import separation
-from maskssl.eval_config import EvalConfig
-from maskssl.pretrained import load_pretrained
+from maskssl.pretrain import train
 
 COLUMNS = ("ratio", "loss", "linear_probe", "knn", "effective_rank", "alignment", "uniformity", "separation")
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from maskssl.checkpoints.sources import PretrainedSource
 from maskssl.engine.loop import TrainResult, run_task
 from maskssl.finetune.config import FinetuneConfig, FinetuneSection, load_finetune_config
 from maskssl.finetune.task import FinetuneTask
-from maskssl.weights import PretrainedSource
 
 
 def finetune(

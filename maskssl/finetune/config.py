@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from maskssl import registry
-from maskssl.config import TrainConfig, check_train, deep_merge, from_mapping, load_yaml, parse_overrides
+from maskssl.checkpoints.sources import PretrainedSource
+from maskssl.config.load import recipe_values
+from maskssl.config.run import TrainConfig, check_train, from_mapping, parse_overrides
+from maskssl.config.yaml_files import deep_merge, load_yaml
 from maskssl.errors import ConfigError
-from maskssl.recipes import recipe_values
-from maskssl.weights import PretrainedSource
 
 if TYPE_CHECKING:
     from maskssl.interfaces import Modality

@@ -9,7 +9,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from maskssl.build import build_modality
-from maskssl.config import from_mapping
+from maskssl.checkpoints.sources import PretrainedSource, load_encoder_weights
+from maskssl.config.run import from_mapping
 from maskssl.engine.task import Task
 from maskssl.errors import ConfigError, DataError
 from maskssl.finetune.classifier import Classifier
@@ -20,7 +21,6 @@ from maskssl.finetune.layer_decay import layer_decay_groups
 from maskssl.finetune.objective import ClassificationObjective, classification_counts, classification_metrics
 from maskssl.interfaces import Tokens
 from maskssl.model import StepOutput
-from maskssl.weights import PretrainedSource, load_encoder_weights
 
 EVAL_BATCH_SIZE = 256
 

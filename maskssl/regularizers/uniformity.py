@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from maskssl.distributed import gather_with_grad
 from maskssl.interfaces import Regularizer, ViewOutput
+from maskssl.utils.distributed import gather_with_grad
 
 
 def uniformity_loss(features: Tensor, include_diagonal: bool = True) -> Tensor:

@@ -28,6 +28,7 @@ from maskssl.testing.components import check_component, distribution_components
 from maskssl.testing.decoder import check_decoded, check_decoder
 from maskssl.testing.encoder import check_encoded, check_encoder
 from maskssl.testing.errors import ConformanceError
+from maskssl.testing.exporter import check_exporter
 from maskssl.testing.masker import check_mask, check_masker, make_tokens
 from maskssl.testing.modality import check_modality, check_tokens
 from maskssl.testing.regularizer import check_regularizer, make_views
@@ -43,6 +44,7 @@ __all__ = [
     "check_decoder",
     "check_encoded",
     "check_encoder",
+    "check_exporter",
     "check_mask",
     "check_masker",
     "check_modality",

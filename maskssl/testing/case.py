@@ -9,11 +9,11 @@ from typing import Any, cast
 import torch
 from torch.utils.data import Dataset
 
-from maskssl.build import build_modality, build_model, load_config
-from maskssl.config import RunConfig, parse_overrides, resolve
+from maskssl.build import build_modality, build_model
+from maskssl.config.load import load_config, recipe_values
+from maskssl.config.run import RunConfig, parse_overrides, resolve
 from maskssl.interfaces import Modality, Tokens
 from maskssl.model import MaskedAutoencoder
-from maskssl.recipes import recipe_values
 from maskssl.testing.errors import describe, fail
 from maskssl.testing.runtime import global_seed
 

@@ -7,7 +7,7 @@
 
 Maskers and regularizers are checked alone; a modality with its default recipe; an encoder or a
 decoder inside a modality of its own distribution (only a modality knows how to build them), chosen
-with ``encoder.name=`` / ``decoder.name=``. ``overrides`` maps a modality name to ``key=value`` lines
+with ``encoder.name=`` / ``decoder.name=``; an exporter on the encoder of such a modality. ``overrides`` maps a modality name to ``key=value`` lines
 that keep its model small. The pytest plugin ``maskssl.testing.pytest_plugin`` parametrizes a test
 over the components of the distribution under test.
 """
@@ -24,6 +24,7 @@ from maskssl.testing.case import build_case
 from maskssl.testing.decoder import check_decoder
 from maskssl.testing.encoder import check_encoder
 from maskssl.testing.errors import ConformanceError
+from maskssl.testing.exporter import check_exporter
 from maskssl.testing.masker import check_masker
 from maskssl.testing.modality import check_modality
 from maskssl.testing.regularizer import check_regularizer
@@ -60,6 +61,9 @@ def check_component(kind: str, name: str, overrides: Mapping[str, Sequence[str]]
         else:
             decoder = cast(Decoder, case.model.decoders[0])
             check_decoder(decoder, case.model.encoder, case.tokens, masker=case.model.masker, name=name)
+    elif kind == "exporter":
+        modality = host_modality(kind, name)
+        check_exporter(name, build_case(modality, list(overrides.get(modality, []))))
     else:
         raise ValueError(f"unknown component kind '{kind}'; kinds are: {', '.join(registry.GROUPS)}")
 

@@ -25,7 +25,7 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.datasets import Planetoid, TUDataset
 
-from maskssl.data_checks import check_finite
+from maskssl.data.checks import check_finite
 from maskssl.errors import DataError
 from maskssl_graph.graphs import GraphList, NodeGraph
 from maskssl_graph.preparation import prepare_graphs, with_self_loops

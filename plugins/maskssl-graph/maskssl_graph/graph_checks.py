@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from maskssl.data_checks import check_finite
+from maskssl.data.checks import check_finite
 from maskssl.errors import DataError
 
 MASKS = ("train_mask", "val_mask", "test_mask")

@@ -11,7 +11,7 @@
   scaled cosine error does not depend on a target row's scale). Graphs without features (or with
   ``data.degree_features``) get one-hot degrees capped at ``MAX_DEGREE``, as GraphMAE for IMDB and COLLAB.
 - **Node splits**: given ``train_mask`` / ``test_mask`` (and ``val_mask``) are used as they are; missing
-  ones are drawn with ``maskssl.holdout.held_out_indices``, stratified by class and seeded (see ``node_masks``).
+  ones are drawn with ``maskssl.data.holdout.held_out_indices``, stratified by class and seeded (see ``node_masks``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.utils import add_self_loops, degree, is_undirected, remove_self_loops, to_undirected
 
+from maskssl.data.holdout import held_out_indices
 from maskssl.errors import DataError
-from maskssl.holdout import held_out_indices
 from maskssl_graph.graph_checks import check_consistent, check_graph_item, check_node_graph, has_features
 from maskssl_graph.graphs import GraphList, NodeGraph
 

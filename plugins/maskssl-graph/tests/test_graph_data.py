@@ -132,7 +132,7 @@ def test_loading_prints_nothing(tmp_path: Path, capfd: pytest.CaptureFixture[str
 
 
 def test_graph_recipes_carry_graphmae_evaluation_settings() -> None:
-    from maskssl.build import load_config
+    from maskssl.config.load import load_config
 
     configs = Path(__file__).resolve().parents[3] / "configs" / "graph"
     weight_decay = {"cora": 1e-4, "citeseer": 0.01, "pubmed": 1e-4}

@@ -9,9 +9,9 @@ import torch
 from graph_files import path, star, write_tu
 
 from maskssl import load_config, train
+from maskssl.checkpoints.pretrained import load_pretrained
+from maskssl.config.evaluation import EvalConfig, LogregSettings
 from maskssl.eval.evaluate import evaluate, summary_rows
-from maskssl.eval_config import EvalConfig, LogregSettings
-from maskssl.pretrained import load_pretrained
 
 SMALL_GAT = ["encoder.hidden_dim=64", "model.pooled_nodes=64", "train.log_every=1"]
 

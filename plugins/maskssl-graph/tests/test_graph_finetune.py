@@ -10,7 +10,7 @@ import torch
 from graph_files import path, star, write_tu
 
 from maskssl import load_config, train
-from maskssl.config import load_yaml
+from maskssl.config.yaml_files import load_yaml
 from maskssl.errors import ConfigError
 from maskssl.finetune import FinetuneTask, finetune, load_finetune_config
 from maskssl.finetune.layer_decay import encoder_layer_ids

@@ -16,9 +16,9 @@ from torch_geometric.utils import is_undirected
 
 from maskssl import load_config, train
 from maskssl.cli import main
+from maskssl.config.evaluation import EvalConfig
 from maskssl.errors import ConfigError, DataError
 from maskssl.eval.evaluate import run_protocol
-from maskssl.eval_config import EvalConfig
 from maskssl_graph import register_graph
 from maskssl_graph.graphs import GraphList, NodeGraph
 from maskssl_graph.modality import GraphDataConfig, GraphModality, GraphModelConfig

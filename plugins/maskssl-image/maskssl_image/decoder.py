@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from maskssl import Decoded, Decoder, Encoded, Tokens
 from maskssl.errors import ConfigError
-from maskssl.init import init_transformer_weights
+from maskssl.layers.init import init_transformer_weights
 from maskssl_image.positions import sincos_pos_embed_with_cls
 from maskssl_image.visible import scatter_visible
 

@@ -8,7 +8,7 @@
                                   followed by a tab and a class name; blank lines and # comments skipped.
 
 Without train/ and test/ folders a seeded, stratified share ``data.test_fraction`` is held out for
-evaluation (``maskssl.holdout``): the evaluation never scores the images it was fit on. Images at the
+evaluation (``maskssl.data.holdout``): the evaluation never scores the images it was fit on. Images at the
 root next to class folders are kept, and then the whole set is unlabelled (its classes would be partial).
 Files that are not images (by suffix) and hidden files are counted and reported, never silently dropped.
 Files are decoded by PIL (libjpeg-turbo for JPEGs). torchvision.io decodes JPEGs faster here
@@ -26,8 +26,8 @@ from pathlib import Path
 from PIL import Image
 from torch.utils.data import Dataset
 
+from maskssl.data.holdout import describe_held_out, held_out_indices
 from maskssl.errors import DataError
-from maskssl.holdout import describe_held_out, held_out_indices
 from maskssl_image.augment import ImageTransform
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})

@@ -13,7 +13,7 @@ from PIL import Image
 from maskssl import load_config
 from maskssl.build import build_modality
 from maskssl.cli import main
-from maskssl.engine.data import EpochSampler, KeyedSamples, make_loader, next_keeping_rngs
+from maskssl.engine.loader import EpochSampler, KeyedSamples, make_loader, next_keeping_rngs
 from maskssl_image.augment import AugmentSettings, image_transform
 
 

@@ -13,10 +13,10 @@ from safetensors.torch import load_file
 from timm.models.vision_transformer import VisionTransformer
 
 from maskssl import MaskSSLError, Tokens, load_config, train
-from maskssl.export import export_encoder, load_encoder
-from maskssl.export_timm import timm_kwargs, timm_state_dict
-from maskssl.pretrained import load_pretrained
+from maskssl.checkpoints.export import export_encoder, load_encoder
+from maskssl.checkpoints.pretrained import load_pretrained
 from maskssl_image.encoder import ViTEncoder
+from maskssl_image.export_timm import timm_kwargs, timm_state_dict
 
 REPO = Path(__file__).resolve().parents[3]
 TOY = str(REPO / "tests" / "toy.py")

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from maskssl import registry
-from maskssl.build import build_modality, build_model, load_config
+from maskssl.build import build_modality, build_model
+from maskssl.config.load import load_config
 from maskssl_image import ImageModality
 
 REPO = Path(__file__).resolve().parents[3]

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from maskssl import Decoded, Decoder, Encoded, Tokens
-from maskssl.init import init_transformer_weights
+from maskssl.layers.init import init_transformer_weights
 from maskssl_pointcloud.transformer import PositionalBlocks, position_mlp
 from maskssl_pointcloud.visible import scatter_visible
 

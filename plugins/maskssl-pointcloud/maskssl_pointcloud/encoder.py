@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from maskssl import Encoded, Encoder, Tokens
-from maskssl.init import init_transformer_weights
+from maskssl.layers.init import init_transformer_weights
 from maskssl_pointcloud.pointnet import MiniPointNet
 from maskssl_pointcloud.transformer import PositionalBlocks, position_mlp
 from maskssl_pointcloud.visible import select_visible

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from maskssl.config import from_mapping
+from maskssl.config.run import from_mapping
 from maskssl.errors import ConfigError, DataError
 from maskssl_pointcloud.config import PointDataConfig
 from maskssl_pointcloud.data import SHAPES, ProceduralShapes, build_point_dataset

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from maskssl.cli import main
-from maskssl.config import from_mapping
+from maskssl.config.run import from_mapping
 from maskssl.errors import DataError
 from maskssl_pointcloud.config import PointDataConfig, PointModelConfig
 from maskssl_pointcloud.data import FolderClouds, build_point_dataset, read_shape

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from maskssl import Decoded, registry
-from maskssl.build import build_modality, build_model, load_config
+from maskssl.build import build_modality, build_model
+from maskssl.config.load import load_config
 from maskssl.errors import ConfigError
 from maskssl.maskers import hidden_in_all
 from maskssl_pointcloud import MiniPointNet, PointMAEDecoder, PointTransformerEncoder

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from maskssl.build import load_config
-from maskssl.engine.loop import train
+from maskssl.checkpoints.pretrained import load_pretrained
+from maskssl.config.evaluation import EvalConfig, KnnSettings, ProbeSettings
+from maskssl.config.load import load_config
 from maskssl.eval.evaluate import evaluate
-from maskssl.eval_config import EvalConfig, KnnSettings, ProbeSettings
-from maskssl.pretrained import load_pretrained
+from maskssl.pretrain import train
 
 REPO = Path(__file__).resolve().parents[3]
 TINY = [

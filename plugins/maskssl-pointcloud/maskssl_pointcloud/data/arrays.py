@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from maskssl.data_checks import check_finite
+from maskssl.data.checks import check_finite
 from maskssl.errors import DataError
 
 

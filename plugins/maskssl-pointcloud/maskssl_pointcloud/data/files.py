@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from maskssl.data_checks import check_finite
+from maskssl.data.checks import check_finite
 from maskssl.errors import DataError
 from maskssl_pointcloud.data.arrays import normalize_cloud
 from maskssl_pointcloud.data.sampling import fixed_subset

@@ -4,7 +4,7 @@ Layout (searched recursively; file formats in ``maskssl_pointcloud.data.mesh_for
     <root>/<class>/.../*.ply   labelled: the first-level sub-folders are the classes, sorted -> 0..n-1
     <root>/*.ply               unlabelled (label None), when no sub-folder holds a supported file
     <root>/train/..., <root>/test/...   the splits, each laid out as above (classes: the union of both)
-Without train/ and test/ folders, ``maskssl.holdout`` holds out a seeded, stratified share of the files
+Without train/ and test/ folders, ``maskssl.data.holdout`` holds out a seeded, stratified share of the files
 for "test" (data.test_fraction, data.split_seed). Supported files directly in a folder that also has
 class sub-folders are an error (neither a class nor left out silently); other files are skipped and
 counted on stderr. Files are read when a sample is indexed, so a broken one is a per-sample DataError
@@ -24,9 +24,9 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from maskssl.distributed import rank
+from maskssl.data.holdout import describe_held_out, held_out_indices
 from maskssl.errors import ConfigError, DataError
-from maskssl.holdout import describe_held_out, held_out_indices
+from maskssl.utils.distributed import rank
 from maskssl_pointcloud.config import PointDataConfig
 from maskssl_pointcloud.data.arrays import normalize_cloud, relabel
 from maskssl_pointcloud.data.files import require_root

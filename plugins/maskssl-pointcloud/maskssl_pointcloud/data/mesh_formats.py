@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from maskssl.data_checks import check_finite
+from maskssl.data.checks import check_finite
 from maskssl.errors import DataError
 from maskssl_pointcloud.data.ply import read_ply
 

@@ -16,8 +16,9 @@ from typing import Any
 import yaml
 
 from maskssl import registry
-from maskssl.build import config_layers
-from maskssl.config import RunConfig, deep_merge
+from maskssl.config.load import config_layers
+from maskssl.config.run import RunConfig
+from maskssl.config.yaml_files import deep_merge
 
 
 def layers(

@@ -2,49 +2,53 @@
 
     maskssl export runs/digits --out encoder.safetensors     # writes encoder.safetensors + encoder.json
 
-    from maskssl.export import load_encoder
+    from maskssl.checkpoints.export import load_encoder
     encoder = load_encoder("encoder.safetensors")             # the installed plugin rebuilds the module
 
     maskssl export runs/digits --format timm --out vit.safetensors   # a timm VisionTransformer state dict
 
-Loading runs no pickled code: the weights are safetensors, the metadata is JSON. The timm format is
-described in ``maskssl.export_timm``.
+Loading runs no pickled code: the weights are safetensors, the metadata is JSON. Formats other than
+maskssl's own come from plugins (entry points in ``maskssl.exporters``): the image plugin's ``timm``
+(``maskssl_image.export_timm``).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from safetensors.torch import save
 
 from maskssl import registry
 from maskssl.build import build_modality
-from maskssl.config import RunConfig, from_mapping
+from maskssl.checkpoints.pretrained import load_pretrained
+from maskssl.checkpoints.sources import EXPORT_FORMAT, PretrainedSource
+from maskssl.config.run import RunConfig, from_mapping
 from maskssl.errors import CheckpointError, MaskSSLError, WriteError
-from maskssl.export_timm import TIMM_FORMAT, timm_export
-from maskssl.files import explain_os_error, write_atomic, write_text_atomic
 from maskssl.interfaces import Encoder
-from maskssl.pretrained import load_pretrained
-from maskssl.weights import EXPORT_FORMAT, PretrainedSource
+from maskssl.utils.files import explain_os_error, write_atomic, write_text_atomic
 
-FORMATS = ("maskssl", "timm")
+OWN_FORMAT = "maskssl"
 
 
-def export_encoder(
-    run: str | Path, out: str | Path, format: Literal["maskssl", "timm"] = "maskssl"  # noqa: A002
-) -> tuple[Path, Path]:
+def formats() -> list[str]:
+    """The export formats: maskssl's own, then the installed plugins' (``maskssl.exporters``)."""
+    return [OWN_FORMAT, *registry.list_names("exporter")]
+
+
+def export_encoder(run: str | Path, out: str | Path, format: str = OWN_FORMAT) -> tuple[Path, Path]:  # noqa: A002
     """Write the encoder of a run directory or checkpoint to ``out`` (.safetensors) and its .json beside it.
 
     ``format="maskssl"``: the encoder's own state dict, rebuilt by ``load_encoder``; the JSON's
-    "rebuild" entry names the plugin, the class and its constructor kwargs. ``format="timm"`` (ViT
-    image encoders only): a timm ``VisionTransformer`` state dict; the JSON's "timm" entry gives the
-    constructor kwargs and the Python that loads it.
+    "rebuild" entry names the plugin, the class and its constructor kwargs. Another format is the
+    exporter registered under that name: ``format="timm"`` (ViT image encoders only) writes a timm
+    ``VisionTransformer`` state dict, the JSON's "timm" entry gives the constructor kwargs and the Python
+    that loads it.
     """
-    if format not in FORMATS:
-        raise MaskSSLError(f"unknown export format '{format}'; choose one of: {', '.join(FORMATS)}")
+    if format not in formats():
+        raise MaskSSLError(f"unknown export format '{format}'; choose one of: {', '.join(formats())}")
     pretrained = load_pretrained(run, torch.device("cpu"))
     config, encoder = pretrained.config, pretrained.model.encoder
     weights = Path(out).with_suffix(".safetensors")
@@ -57,10 +61,11 @@ def export_encoder(
         "step": pretrained.step,
         "config": config.to_dict(),
     }
-    if format == "timm":
+    if format != OWN_FORMAT:
+        exporter = registry.get("exporter", format)()
         dataset = str(getattr(pretrained.modality.data, "dataset", None))
-        tensors, info["timm"] = timm_export(encoder, info["encoder"], config.modality, dataset, weights, meta)
-        info["format"] = TIMM_FORMAT
+        tensors, info[format] = exporter.export(encoder, info["encoder"], config.modality, dataset, weights, meta)
+        info["format"] = exporter.format_id
     else:
         tensors = {name: t.detach().contiguous() for name, t in encoder.state_dict().items()}
         info["rebuild"] = _rebuild_info(encoder, config.modality, config.encoder["name"], weights)
@@ -95,5 +100,5 @@ def _rebuild_info(encoder: Encoder, modality: str, name: str, weights: Path) -> 
         "version": entry.version if entry else "",
         "class": f"{type(encoder).__module__}:{type(encoder).__qualname__}",
         "built_by": f"the '{modality}' modality's build_encoder(config['encoder'])",
-        "python": f"from maskssl.export import load_encoder; encoder = load_encoder('{weights}')",
+        "python": f"from maskssl.checkpoints.export import load_encoder; encoder = load_encoder('{weights}')",
     }

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from maskssl.errors import CheckpointError, WriteError
-from maskssl.files import explain_os_error
+from maskssl.utils.files import explain_os_error
 
 FORMAT = "maskssl-checkpoint-v1"
 _NAME = re.compile(r"^step_(\d+)\.pt$")

@@ -8,13 +8,14 @@ from typing import Any
 
 import torch
 
-from maskssl import provenance
 from maskssl.build import build_modality, build_model
-from maskssl.config import RunConfig, from_mapping, load_yaml
-from maskssl.engine.checkpoint import check_model_matches, load_checkpoint, load_latest
+from maskssl.checkpoints.io import check_model_matches, load_checkpoint, load_latest
+from maskssl.config.run import RunConfig, from_mapping
+from maskssl.config.yaml_files import load_yaml
 from maskssl.errors import CheckpointError
 from maskssl.interfaces import Modality
 from maskssl.model import MaskedAutoencoder
+from maskssl.registry import provenance
 
 
 @dataclass

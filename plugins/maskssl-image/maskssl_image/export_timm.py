@@ -12,13 +12,14 @@
 The keys are already timm's (``ViTEncoder`` is built from timm's PatchEmbed and Block); the export adds
 the fixed 2-D sin-cos ``pos_embed`` (a non-persistent buffer in maskssl) as a tensor, so that
 ``model.forward_features(images)`` equals the maskssl encoder's ``encoder(tokens, None).latent``.
-timm is imported only inside functions (it takes seconds to import).
+timm is imported only inside functions (it takes seconds to import). ``TimmExporter`` is the image plugin's
+entry point in ``maskssl.exporters``, through which the core's ``maskssl export --format timm`` finds it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import torch
 from torch import Tensor, nn
@@ -127,3 +128,23 @@ def timm_info(kwargs: dict[str, Any], weights: Path, meta: Path, dataset: str) -
         "inputs": f"images normalised as in pretraining: per-channel mean/std of data.dataset={dataset} "
                   "(maskssl_image.datasets.STATS)",
     }
+
+
+class TimmExporter:
+    """The ``timm`` export format (entry point ``maskssl.exporters``: ``timm``) for ``maskssl export``."""
+
+    format_id: ClassVar[str] = TIMM_FORMAT
+
+    def export(
+        self, encoder: nn.Module, encoder_name: str, modality: str, dataset: str, weights: Path, meta: Path
+    ) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        """(timm state dict, the JSON ``timm`` entry); MaskSSLError for an encoder timm cannot rebuild."""
+        return timm_export(encoder, encoder_name, modality, dataset, weights, meta)
+
+    def describe(self, weights: Path, meta: Path, info: dict[str, Any]) -> str:
+        """What was written and the Python that loads it (the CLI prints it)."""
+        return (
+            f"timm ViT weights written to {weights} (metadata: {meta}); load them with\n"
+            f"    {info['python']}\n"
+            f"(set NUM_CLASSES; only head.weight and head.bias are missing, none with num_classes=0)"
+        )

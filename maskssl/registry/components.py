@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from maskssl.errors import ConfigError, PluginImportError, UnknownComponentError
-from maskssl.typecheck import coerce
+from maskssl.utils.typecheck import coerce
 
 GROUPS: dict[str, str] = {
     "modality": "maskssl.modalities",
@@ -35,6 +35,7 @@ GROUPS: dict[str, str] = {
     "encoder": "maskssl.encoders",
     "decoder": "maskssl.decoders",
     "regularizer": "maskssl.regularizers",
+    "exporter": "maskssl.exporters",
 }
 
 T = TypeVar("T")

@@ -19,21 +19,18 @@ Sections:
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import difflib
 import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 import yaml
 
+from maskssl.config.evaluation import EvalConfig, check_eval
+from maskssl.config.yaml_files import deep_merge
 from maskssl.errors import ConfigError
-from maskssl.eval_config import EvalConfig, check_eval
-from maskssl.files import write_text_atomic
-from maskssl.recipes import resolve_recipe
-from maskssl.typecheck import coerce
+from maskssl.utils.typecheck import coerce
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -104,7 +101,7 @@ class RunConfig:
     online_probe_classes: int | None = None
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
-    """Settings of ``maskssl eval``'s protocols (``maskssl.eval_config``); they do not affect training."""
+    """Settings of ``maskssl eval``'s protocols (``maskssl.config.evaluation``); they do not affect training."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -131,17 +128,6 @@ def from_mapping(cls: type[D], values: dict[str, Any], prefix: str = "") -> D:
     return cls(**kwargs)
 
 
-def deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    """A copy of ``base`` with ``update`` merged in, mappings recursively."""
-    merged = copy.deepcopy(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
-
-
 def parse_overrides(overrides: list[str]) -> dict[str, Any]:
     """Turn ``["train.epochs=5", "masker.name=block"]`` into a nested dict; values are parsed as YAML."""
     nested: dict[str, Any] = {}
@@ -163,52 +149,6 @@ def parse_overrides(overrides: list[str]) -> dict[str, Any]:
             node = child
         node[parts[-1]] = value
     return nested
-
-
-BASE_KEY = "_base_"
-
-
-def load_yaml(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """Read a YAML recipe; errors name the file and line.
-
-    ``_base_: other.yaml`` (a path relative to the file) inherits: the base is read first (its own
-    ``_base_`` too) and the file's keys are merged over it, mappings recursively. A cycle is an error.
-    ``path`` may also name an installed recipe (``graph/cora``, ``maskssl.recipes``).
-    """
-    path = resolve_recipe(path) if not _chain else Path(path)
-    if path.resolve() in _chain:
-        cycle = " -> ".join(str(p) for p in (*_chain, path.resolve()))
-        raise ConfigError(f"config file '{path}': {BASE_KEY} forms a cycle ({cycle})")
-    values = _read_yaml(path)
-    base = values.pop(BASE_KEY, None)
-    if base is None:
-        return values
-    if not isinstance(base, str):
-        raise ConfigError(f"config file '{path}': {BASE_KEY} must be the path of one YAML file, got {base!r}")
-    return deep_merge(load_yaml(path.parent / base, (*_chain, path.resolve())), values)
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    """One YAML file as a mapping (no inheritance)."""
-    if not path.is_file():
-        raise ConfigError(f"config file '{path}' does not exist; pass the path of a YAML recipe (maskssl config list)")
-    try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        line = exc.object[: exc.start].count(b"\n") + 1
-        raise ConfigError(
-            f"config file '{path}' is not UTF-8 text (line {line}: byte "
-            f"{exc.object[exc.start:exc.start + 1]!r}); save it as UTF-8"
-        ) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ConfigError(f"config file '{path}' is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from exc
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"config file '{path}' must hold a mapping of sections (modality, train, ...)")
-    return loaded
 
 
 def resolve(
@@ -263,16 +203,3 @@ def check_train(train: TrainConfig) -> None:
         raise ConfigError(f"train.betas={list(train.betas)} must both be in [0, 1)")
     if train.clip_grad is not None and train.clip_grad <= 0:
         raise ConfigError(f"train.clip_grad={train.clip_grad} must be positive (or null for no clipping)")
-
-
-def save_yaml(values: dict[str, Any], path: Path) -> None:
-    """Write a config as YAML (tuples as lists, so it loads back with safe_load)."""
-    write_text_atomic(path, yaml.safe_dump(_plain(values), sort_keys=False))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value

@@ -10,10 +10,8 @@ In the repository, ``configs/<modality>`` links to the same folders.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from maskssl.errors import ConfigError
 
@@ -49,16 +47,6 @@ def resolve_recipe(spec: str | Path) -> Path:
         f"config file '{spec}' does not exist and no installed recipe is named '{name}'; pass a YAML file or "
         f"one of: {', '.join(close[:12])}{' ...' if len(close) > 12 else ''} (all: maskssl config list)"
     )
-
-
-def recipe_values(recipe: Mapping[str, Any] | str, modality: str) -> dict[str, Any]:
-    """A modality's ``default_recipe`` / ``default_finetune_recipe`` as a mapping: the mapping itself, or the
-    installed recipe ``<modality>/<recipe>`` it names (so the recipe is written once, in its YAML file)."""
-    if isinstance(recipe, str):
-        from maskssl.config import load_yaml  # config reads recipes by name through this module
-
-        return load_yaml(resolve_recipe(f"{modality}/{recipe}"))
-    return dict(recipe)
 
 
 def description(path: Path) -> str:

@@ -20,10 +20,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import Tensor, nn
 
-from maskssl import provenance
-from maskssl.engine.checkpoint import load_checkpoint, load_latest
+from maskssl import registry
+from maskssl.checkpoints.io import load_checkpoint, load_latest
 from maskssl.errors import CheckpointError
-from maskssl.export_timm import TIMM_FORMAT
+from maskssl.registry import provenance
 
 EXPORT_FORMAT = "maskssl-encoder-v1"
 ENCODER_PREFIX = "encoder."
@@ -83,10 +83,11 @@ class PretrainedSource:
             info = json.loads(meta.read_text())
         except json.JSONDecodeError as exc:
             raise CheckpointError(f"{meta} is not valid JSON ({exc}); export the encoder again") from exc
-        if isinstance(info, dict) and info.get("format") == TIMM_FORMAT:
+        exported_as = _plugin_format(info.get("format")) if isinstance(info, dict) else None
+        if exported_as is not None:
             raise CheckpointError(
-                f"{meta} is a timm export (maskssl export --format timm), which timm loads; for maskssl "
-                f"export the run with --format maskssl, or pass the run directory itself"
+                f"{meta} is a {exported_as} export (maskssl export --format {exported_as}), which {exported_as} "
+                f"loads; for maskssl export the run with --format maskssl, or pass the run directory itself"
             )
         if not isinstance(info, dict) or info.get("format") != EXPORT_FORMAT:
             raise CheckpointError(f"{meta} is not a maskssl encoder export (expected format {EXPORT_FORMAT})")
@@ -95,6 +96,14 @@ class PretrainedSource:
         except (SafetensorError, OSError) as exc:
             raise CheckpointError(f"{weights} is not a readable safetensors file ({exc})") from exc
         return cls(path=path, config=info["config"], encoder_state=encoder_state, step=int(info.get("step", 0)))
+
+
+def _plugin_format(format_id: object) -> str | None:
+    """The name of the installed exporter (``maskssl.exporters``) that writes ``format_id``, if any."""
+    for name in registry.list_names("exporter"):
+        if registry.get("exporter", name).format_id == format_id:
+            return name
+    return None
 
 
 @dataclass

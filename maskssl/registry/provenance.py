@@ -20,8 +20,8 @@ from typing import Any
 
 from maskssl import registry
 from maskssl.errors import CheckpointError, MaskSSLError
-from maskssl.files import write_text_atomic
-from maskssl.user_imports import import_user_module, imported
+from maskssl.registry.user_imports import import_user_module, imported
+from maskssl.utils.files import write_text_atomic
 
 FILE_NAME = "provenance.json"
 
