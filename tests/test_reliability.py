@@ -12,7 +12,7 @@ import torch
 
 from maskssl.checkpoints.io import list_checkpoints, load_checkpoint, save_checkpoint
 from maskssl.cli import main
-from maskssl.engine import checkpoint
+from maskssl.checkpoints import io as checkpoint_io
 from maskssl.engine.metrics import MetricsLog
 from maskssl.errors import WriteError
 from maskssl.utils.files import write_text_atomic
@@ -41,7 +41,7 @@ def test_a_checkpoint_write_on_a_full_disk_leaves_no_temporary_file_and_says_wha
 ) -> None:
     state = {"model": {"w": torch.zeros(1024, 256)}, "step": 1}
     save_checkpoint(state, tmp_path, 1, keep=2)
-    monkeypatch.setattr(checkpoint.torch, "save", full_disk_after(100))
+    monkeypatch.setattr(checkpoint_io.torch, "save", full_disk_after(100))
     with pytest.raises(WriteError, match=r"step_00000002\.pt: no space left on device \(1\.0 MB needed\).*are kept"):
         save_checkpoint(state, tmp_path, 2, keep=2)
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step_00000001.pt", "step_00000001.pt.sha256"]
