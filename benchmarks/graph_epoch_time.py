@@ -27,7 +27,7 @@ from maskssl.build import build_modality, build_model
 from maskssl.config.load import load_config
 from maskssl.errors import DataError
 from maskssl_graph import NodeGraph, load_node_graph, row_normalize, stochastic_block_graph
-from maskssl_graph.datasets import with_self_loops
+from maskssl_graph.data.datasets import with_self_loops
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "configs/graph/cora.yaml"

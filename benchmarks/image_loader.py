@@ -35,7 +35,7 @@ from image_throughput import measure
 from maskssl.build import build_modality
 from maskssl.config.load import load_config
 from maskssl.engine.loader import EpochSampler, make_loader
-from maskssl_image.image_files import load_rgb
+from maskssl_image.data.files import load_rgb
 
 REPO = Path(__file__).resolve().parents[1]
 GPU_IMAGES_PER_S = 128 / 0.4084

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from maskssl import registry
 from maskssl.config.run import RunConfig, from_mapping
@@ -11,11 +11,16 @@ from maskssl.interfaces import Modality
 from maskssl.layers.probe_head import OnlineProbe
 from maskssl.model import MaskedAutoencoder
 
-if TYPE_CHECKING:
-    from maskssl.finetune.config import FinetuneConfig
+
+class ModalitySections(Protocol):
+    """What ``build_modality`` reads of a config: a pretraining ``RunConfig`` or a ``FinetuneConfig``."""
+
+    modality: str
+    data: dict[str, Any]
+    model: dict[str, Any]
 
 
-def build_modality(config: RunConfig | FinetuneConfig) -> Modality:
+def build_modality(config: ModalitySections) -> Modality:
     """The modality plugin named by the (pretraining or fine-tuning) config, with its ``data`` and ``model``
     sections checked."""
     cls = registry.get("modality", config.modality)

@@ -426,8 +426,8 @@ def parts(modality, ours, theirs, mask_ratio, batch_size, repeats) -> None:
     identical code, so its difference is the measurement noise).
     """
     from maskssl.interfaces import Decoded, Encoded
+    from maskssl.layers.visible import gather_visible, scatter_visible
     from maskssl.maskers import sample_views
-    from maskssl_image.visible import gather_visible, scatter_visible
 
     cpu = torch.device("cpu")
     images = torch.randn(batch_size, *modality.image_shape, generator=torch.Generator().manual_seed(0))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -12,39 +11,9 @@ from torch.utils.data import Dataset
 from maskssl import Decoded, Decoder, Encoder, Modality, Tokens, registry
 from maskssl.errors import ConfigError
 from maskssl.finetune.linear_head import PooledLinearHead, PooledLinearHeadConfig
+from maskssl_template.config import SignalData, SignalModel
 from maskssl_template.data import FREQUENCIES, make_signals
-
-
-@dataclass
-class SignalData:
-    """The ``data`` section.
-
-    Attributes:
-        samples: signals in split "train".
-        test_samples: signals in split "test" (drawn with seed + 1).
-        length: samples per signal.
-        classes: signal classes (pairs of frequencies), 1 to 8.
-        noise: standard deviation of the added Gaussian noise.
-        seed: seed of split "train".
-    """
-
-    samples: int = 512
-    test_samples: int = 128
-    length: int = 64
-    classes: int = 4
-    noise: float = 0.05
-    seed: int = 0
-
-
-@dataclass
-class SignalModel:
-    """The ``model`` section.
-
-    Attributes:
-        patch_size: p, samples per window (token); must divide ``data.length``.
-    """
-
-    patch_size: int = 4
+from maskssl_template.loss import masked_window_mse
 
 
 class SignalModality(Modality):
@@ -53,18 +22,10 @@ class SignalModality(Modality):
     name: ClassVar[str] = "signal"
     data_config: ClassVar[type] = SignalData
     model_config: ClassVar[type] = SignalModel
-    default_recipe: ClassVar[dict[str, Any]] = {
-        "encoder": {"name": "signal_transformer", "embed_dim": 32, "depth": 2, "num_heads": 2},
-        "decoder": {"name": "signal_mixer", "embed_dim": 32, "depth": 2},
-        # this distribution's own masker: every hidden window has visible neighbours
-        "masker": {"name": "checkerboard", "ratio": 0.5},
-        "train": {"epochs": 10, "batch_size": 16, "lr": 3e-3, "warmup_epochs": 1, "log_every": 5},
-    }
+    default_recipe: ClassVar[dict[str, Any] | str] = "signal"  # recipes/signal.yaml: named, written once
     # fine-tuning (maskssl finetune RUN): the head's options and this modality's default fine-tuning recipe
     head_config: ClassVar[type] = PooledLinearHeadConfig
-    default_finetune_recipe: ClassVar[dict[str, Any]] = {
-        "finetune": {"eval_every": 5}, "train": {"epochs": 10, "lr": 1e-3, "warmup_epochs": 1, "log_every": 5},
-    }
+    default_finetune_recipe: ClassVar[dict[str, Any] | str] = "finetune/signal"  # recipes/finetune/signal.yaml
 
     def __init__(self, data: SignalData, model: SignalModel) -> None:
         super().__init__(data, model)
@@ -107,6 +68,4 @@ class SignalModality(Modality):
 
     def reconstruction_loss(self, decoded: Decoded, mask: Tensor, tokens: Tokens) -> Tensor:
         """Mean squared error per window, averaged over the hidden windows (mask [B, L], True = hidden)."""
-        per_token = (decoded.prediction.float() - tokens.targets.float()).square().mean(dim=-1)  # [B, L]
-        hidden = mask.float()
-        return (per_token * hidden).sum() / hidden.sum()
+        return masked_window_mse(decoded.prediction, tokens.targets, mask)

@@ -13,8 +13,8 @@ from maskssl.build import build_modality
 from maskssl.errors import ConfigError
 from maskssl.testing import build_case, check_decoder, check_encoder, check_modality
 from maskssl_template import SignalModality
+from maskssl_template.config import SignalData, SignalModel
 from maskssl_template.data import make_signals
-from maskssl_template.modality import SignalData, SignalModel
 
 SMALL = ["data.samples=64", "data.test_samples=16"]
 

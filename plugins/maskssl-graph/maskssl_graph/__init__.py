@@ -14,19 +14,20 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning)
     import torch_geometric  # noqa: F401
 
+from maskssl_graph.config import GraphDataConfig, GraphModelConfig
 from maskssl_graph.corruption import Corruption, corrupt_dense, sample_corruption
-from maskssl_graph.datasets import load_node_graph, load_tu, row_normalize
+from maskssl_graph.data.datasets import load_node_graph, load_tu, row_normalize
+from maskssl_graph.data.graphs import GraphList, NodeGraph, SingleGraph
+from maskssl_graph.data.synthetic import stochastic_block_graph
+from maskssl_graph.data.user_graphs import register_graph
 from maskssl_graph.gat import GATDecoder, GATEncoder
 from maskssl_graph.gat_layer import GATLayer
 from maskssl_graph.gin import GINDecoder, GINEncoder
-from maskssl_graph.graphs import GraphList, NodeGraph, SingleGraph
 from maskssl_graph.loss import projected_scaled_cosine_error, scaled_cosine_error
-from maskssl_graph.modality import GraphDataConfig, GraphModality, GraphModelConfig
+from maskssl_graph.modality import GraphModality
+from maskssl_graph.ops.sparse import SparseRows, sparse_matmul
 from maskssl_graph.projected_gat import ProjectedGATLayer
 from maskssl_graph.projection import MaskedInputProjection
-from maskssl_graph.sparse import SparseRows, sparse_matmul
-from maskssl_graph.synthetic import stochastic_block_graph
-from maskssl_graph.user_graphs import register_graph
 
 __version__ = "0.1.0"
 

@@ -7,10 +7,10 @@ from torch import Tensor, nn
 
 from maskssl import Decoded, Decoder, Encoded, Encoder, Tokens
 from maskssl.errors import ConfigError
-from maskssl_graph.attention import EdgeLayout
 from maskssl_graph.corruption import sample_corruption
 from maskssl_graph.gat_layer import GATLayer
 from maskssl_graph.layers import Activation, Norm, make_activation, make_norm
+from maskssl_graph.ops.attention import EdgeLayout
 from maskssl_graph.pooling import Pooling, pool_samples
 from maskssl_graph.projected_gat import ProjectedGATLayer
 from maskssl_graph.projection import MaskedInputProjection

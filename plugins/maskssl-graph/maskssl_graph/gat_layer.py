@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from maskssl_graph.attention import EdgeLayout, attend
 from maskssl_graph.layers import init_like_graphmae
+from maskssl_graph.ops.attention import EdgeLayout, attend
 
 
 class GATLayer(nn.Module):

@@ -27,7 +27,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from maskssl_graph.sparse import SparseRows, csr_matrix, csr_product
+from maskssl_graph.ops.sparse import SparseRows, csr_matrix, csr_product
 
 EPS = 1e-12
 """``F.normalize``'s: a row's norm counts as at least EPS."""

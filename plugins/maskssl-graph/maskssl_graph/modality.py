@@ -14,7 +14,6 @@ on mini-batches of ``train.batch_size`` graphs. What ``data.dataset`` may name: 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -27,60 +26,13 @@ from torch_geometric.data import Batch
 from maskssl import Decoded, Decoder, Encoder, FeatureSet, Modality, Tokens, registry
 from maskssl.errors import ConfigError, DataError
 from maskssl.finetune.linear_head import PooledLinearHead, PooledLinearHeadConfig
+from maskssl_graph.config import GraphDataConfig, GraphModelConfig
+from maskssl_graph.data.graphs import GraphList, NodeGraph, SingleGraph
+from maskssl_graph.data.sources import is_node_task, load_source
 from maskssl_graph.gat import HiddenRowsDecoded
-from maskssl_graph.graphs import GraphList, NodeGraph, SingleGraph
 from maskssl_graph.loss import projected_scaled_cosine_error, scaled_cosine_error
-from maskssl_graph.pooling import READOUTS, Pooling
-from maskssl_graph.sources import is_node_task, load_source
-from maskssl_graph.sparse import SparseRows
-
-
-@dataclass
-class GraphDataConfig:
-    """The ``data`` section.
-
-    Attributes:
-        dataset: "synthetic" (no files), a Planetoid graph ("Cora", "CiteSeer", "PubMed"; node
-            classification), any TU dataset name ("MUTAG", "PROTEINS", ...; graph classification), a
-            user's files ("npz": one graph, node classification; "npz_folder", "tu_folder": graph
-            classification) or a name given to ``register_graph`` (see ``sources``).
-        root: folder holding <dataset>/raw/ in torch-geometric's layout; for "npz" the .npz file, for
-            "npz_folder" / "tu_folder" the folder of the files (not used by synthetic and registered graphs).
-        degree_features: TU datasets and a user's graphs: one-hot degrees even when the graphs have node
-            labels or features (GraphMAE's deg4feat); graphs without them always get them.
-        seed: seed of the synthetic graph, of the cross-validation folds of graph tasks and of the drawn
-            node split of a user's graph without masks.
-        folds, fold: fine-tuning on graph tasks holds out fold ``fold`` (0-based) of a stratified
-            ``folds``-fold split (seeded by ``seed``) as the test split; node tasks use the public split.
-        test_fraction, val_fraction: a user's node graph without train_mask / test_mask holds out this share
-            of each class for "test", and without val_mask this share of each class of the rest for "val".
-    """
-
-    dataset: str = "synthetic"
-    root: str | None = None
-    degree_features: bool = False
-    seed: int = 0
-    folds: int = 10
-    fold: int = 0
-    test_fraction: float = 0.2
-    val_fraction: float = 0.1
-
-
-@dataclass
-class GraphModelConfig:
-    """The ``model`` section.
-
-    Attributes:
-        alpha: exponent of the scaled cosine error, (1 - cos)^alpha (GraphMAE's alpha_l).
-        pooling: readout of the encoder's node states into one feature per graph (graph tasks): sum,
-            mean or max. It is ``Encoded.pooled`` and the evaluation feature.
-        pooled_nodes: node tasks: nodes per batch whose states form ``Encoded.pooled`` [S, D] for
-            sample-level regularizers (uniformity) and the online probe.
-    """
-
-    alpha: float = 2.0
-    pooling: Pooling = "mean"
-    pooled_nodes: int = 256
+from maskssl_graph.ops.sparse import SparseRows
+from maskssl_graph.pooling import READOUTS
 
 
 class GraphModality(Modality):
@@ -89,26 +41,9 @@ class GraphModality(Modality):
     name: ClassVar[str] = "graph"
     data_config: ClassVar[type] = GraphDataConfig
     model_config: ClassVar[type] = GraphModelConfig
-    default_recipe: ClassVar[dict[str, Any]] = {
-        "data": {"dataset": "synthetic"},
-        "model": {"alpha": 3.0},
-        # keys shared by the gat and gin encoders, so that a recipe may switch encoder.name
-        "encoder": {"name": "gat", "hidden_dim": 64, "num_layers": 2, "replace_rate": 0.05},
-        "decoder": {"name": "gat"},
-        "masker": {"name": "random", "ratio": 0.5},
-        "train": {
-            "epochs": 200, "batch_size": 1, "lr": 3e-3, "optimizer": "adam", "weight_decay": 2e-4,
-            "betas": (0.9, 0.999), "warmup_epochs": 0, "log_every": 20, "ckpt_every": 100,
-        },
-    }
+    default_recipe: ClassVar[dict[str, Any] | str] = "synthetic"  # recipes/synthetic.yaml
     head_config: ClassVar[type] = PooledLinearHeadConfig
-    default_finetune_recipe: ClassVar[dict[str, Any]] = {  # = configs/graph/finetune/synthetic.yaml
-        "finetune": {"eval_every": 20},
-        "train": {
-            "epochs": 100, "lr": 1e-3, "optimizer": "adamw", "weight_decay": 5e-4, "betas": [0.9, 0.999],
-            "warmup_epochs": 0, "log_every": 10, "ckpt_every": 0,
-        },
-    }
+    default_finetune_recipe: ClassVar[dict[str, Any] | str] = "finetune/synthetic"  # recipes/finetune/synthetic.yaml
 
     def __init__(self, data: GraphDataConfig, model: GraphModelConfig) -> None:
         super().__init__(data, model)

@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from maskssl_graph.attention import EdgeLayout, attend
 from maskssl_graph.layers import init_like_graphmae
+from maskssl_graph.ops.attention import EdgeLayout, attend
 
 
 class ProjectedGATLayer(nn.Module):

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from maskssl_graph.corruption import Corruption, corrupt_dense
-from maskssl_graph.sparse import SparseRows, sparse_matmul
+from maskssl_graph.ops.sparse import SparseRows, sparse_matmul
 
 
 class MaskedInputProjection(nn.Module):

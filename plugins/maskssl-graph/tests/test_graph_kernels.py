@@ -23,10 +23,10 @@ from maskssl_graph import (
     projected_scaled_cosine_error,
     scaled_cosine_error,
 )
-from maskssl_graph.attention import EdgeLayout, attention_sum
 from maskssl_graph.corruption import Corruption
 from maskssl_graph.gat import HiddenRowsDecoded
 from maskssl_graph.layers import PReLU
+from maskssl_graph.ops.attention import EdgeLayout, attention_sum
 
 
 def grads(loss: Tensor, *tensors: Tensor) -> list[Tensor]:

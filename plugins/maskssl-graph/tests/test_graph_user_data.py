@@ -20,7 +20,7 @@ from maskssl.config.evaluation import EvalConfig
 from maskssl.errors import ConfigError, DataError
 from maskssl.eval.evaluate import run_protocol
 from maskssl_graph import register_graph
-from maskssl_graph.graphs import GraphList, NodeGraph
+from maskssl_graph.data.graphs import GraphList, NodeGraph
 from maskssl_graph.modality import GraphDataConfig, GraphModality, GraphModelConfig
 
 TINY = ["encoder.hidden_dim=16", "model.pooled_nodes=8", "train.log_every=1", "--no-progress"]

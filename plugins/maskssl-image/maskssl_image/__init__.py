@@ -4,12 +4,13 @@
     maskssl train --config configs/image/cifar10_vit_tiny_umae.yaml
 """
 
-from maskssl_image.datasets import ArrayImageDataset, build_image_dataset, read_idx
+from maskssl_image.config import ImageDataConfig, ImageModelConfig
+from maskssl_image.data.datasets import ArrayImageDataset, build_image_dataset, read_idx
 from maskssl_image.decoder import MAEDecoder
 from maskssl_image.encoder import ViTEncoder
 from maskssl_image.maskers import BlockMasker
-from maskssl_image.modality import ImageDataConfig, ImageModality, ImageModelConfig
-from maskssl_image.patches import normalize_patches, patchify, unpatchify
+from maskssl_image.modality import ImageModality
+from maskssl_image.ops.patches import normalize_patches, patchify, unpatchify
 
 __version__ = "0.1.0"
 

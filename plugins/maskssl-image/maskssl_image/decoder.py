@@ -11,8 +11,8 @@ from torch import Tensor, nn
 from maskssl import Decoded, Decoder, Encoded, Tokens
 from maskssl.errors import ConfigError
 from maskssl.layers.init import init_transformer_weights
-from maskssl_image.positions import sincos_pos_embed_with_cls
-from maskssl_image.visible import scatter_visible
+from maskssl.layers.visible import scatter_visible
+from maskssl_image.ops.positions import sincos_pos_embed_with_cls
 
 
 class MAEDecoder(Decoder):

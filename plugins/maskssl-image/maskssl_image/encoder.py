@@ -13,8 +13,8 @@ from torch import Tensor, nn
 from maskssl import Encoded, Encoder, Tokens
 from maskssl.errors import ConfigError
 from maskssl.layers.init import init_transformer_weights
-from maskssl_image.positions import sincos_pos_embed_with_cls
-from maskssl_image.visible import gather_visible
+from maskssl.layers.visible import gather_visible
+from maskssl_image.ops.positions import sincos_pos_embed_with_cls
 
 
 class ViTEncoder(Encoder):

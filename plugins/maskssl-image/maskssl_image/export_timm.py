@@ -126,7 +126,7 @@ def timm_info(kwargs: dict[str, Any], weights: Path, meta: Path, dataset: str) -
         "features": "model.forward_features(images [B, C, H, W]) -> [B, 1+L, D]; row 0 is [CLS]; "
                     "equals the maskssl encoder's encoder(tokens, None).latent",
         "inputs": f"images normalised as in pretraining: per-channel mean/std of data.dataset={dataset} "
-                  "(maskssl_image.datasets.STATS)",
+                  "(maskssl_image.data.datasets.STATS)",
     }
 
 

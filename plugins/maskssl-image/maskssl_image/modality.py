@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -11,64 +10,12 @@ from torch.utils.data import Dataset
 
 from maskssl import Decoded, Decoder, Encoder, Modality, Tokens, registry
 from maskssl.errors import ConfigError, DataError
-from maskssl_image.augment import AugmentSettings, ImageAugmentation
-from maskssl_image.datasets import SHAPES, build_image_dataset
+from maskssl_image.augment import AugmentSettings
+from maskssl_image.config import DEFAULT_AUGMENT, ImageDataConfig, ImageModelConfig
+from maskssl_image.data.datasets import SHAPES, build_image_dataset
 from maskssl_image.head import ImageClassifierHead, ImageHeadConfig
-from maskssl_image.patches import normalize_patches, patchify
-
-DEFAULT_AUGMENT: dict[str, list[ImageAugmentation]] = {
-    "digits": [], "mnist": [], "cifar10": [], "imagefolder": ["resized_crop", "flip"],
-}
-"""``data.augment`` when the config leaves it null: MAE's pretraining augmentation for image files only."""
-
-
-@dataclass
-class ImageDataConfig:
-    """The ``data`` section.
-
-    Attributes:
-        dataset: digits (sklearn, 8x8, always available), mnist (IDX files), cifar10 (python batches)
-            or imagefolder (any folder tree of images, or a list file; ``maskssl_image.image_files``).
-        root: folder the dataset's files are under (not used by digits); a list file for imagefolder.
-        image_size: side imagefolder images are cropped to (resized and centre-cropped in evaluation).
-        test_fraction: imagefolder without train/ and test/ folders: share of each class held out for
-            evaluation (never trained on).
-        split_seed: seed of that held-out split.
-        limit: keep only the first N samples of each split.
-        augment: per-sample training augmentations (``maskssl_image.augment``), applied in timm's order:
-            resized_crop, flip, rand_augment, random_erasing. null (the default) means the dataset's:
-            MAE's pretraining pair [resized_crop, flip] for imagefolder, none for digits and MNIST (a
-            flipped digit is another digit) and CIFAR-10 (the CIFAR MAE code trains without). MAE's
-            fine-tuning uses all four.
-        crop_scale: area share range of resized_crop (MAE: (0.2, 1) pretraining, the default; (0.08, 1)
-            fine-tuning).
-        rand_augment: timm's RandAugment config string.
-        erasing_prob: probability of random_erasing per image.
-    """
-
-    dataset: Literal["digits", "mnist", "cifar10", "imagefolder"] = "digits"
-    root: str | None = None
-    image_size: int | None = None
-    test_fraction: float = 0.1
-    split_seed: int = 0
-    limit: int | None = None
-    augment: list[ImageAugmentation] | None = None
-    crop_scale: tuple[float, float] = (0.2, 1.0)
-    rand_augment: str = "rand-m9-mstd0.5-inc1"
-    erasing_prob: float = 0.25
-
-
-@dataclass
-class ImageModelConfig:
-    """The ``model`` section.
-
-    Attributes:
-        patch_size: side p of a square patch (token); the image side must be divisible by it.
-        norm_pix_loss: MAE's option: regress each patch normalised by its own mean and std.
-    """
-
-    patch_size: int = 2
-    norm_pix_loss: bool = False
+from maskssl_image.loss import masked_patch_mse
+from maskssl_image.ops.patches import patchify
 
 
 class ImageModality(Modality):
@@ -77,14 +24,7 @@ class ImageModality(Modality):
     name: ClassVar[str] = "image"
     data_config: ClassVar[type] = ImageDataConfig
     model_config: ClassVar[type] = ImageModelConfig
-    default_recipe: ClassVar[dict[str, Any]] = {
-        "encoder": {"name": "vit", "embed_dim": 128, "depth": 4, "num_heads": 4},
-        "decoder": {"name": "mae", "embed_dim": 64, "depth": 2, "num_heads": 4},
-        "masker": {"name": "random", "ratio": 0.75},
-        "regularizers": {"uniformity": {"weight": 0.01}},
-        # lr = blr * 128 / 256 = 7.5e-4: small batches need a larger blr than MAE's 1.5e-4 (tuned for 4096)
-        "train": {"epochs": 50, "batch_size": 128, "warmup_epochs": 5, "blr": 1.5e-3},
-    }
+    default_recipe: ClassVar[dict[str, Any] | str] = "digits_umae"  # recipes/digits_umae.yaml
     head_config: ClassVar[type] = ImageHeadConfig
     mixup_allowed: ClassVar[bool] = True
     default_finetune_recipe: ClassVar[dict[str, Any] | str] = "finetune/digits"  # recipes/finetune/digits.yaml
@@ -117,7 +57,7 @@ class ImageModality(Modality):
         self.augment = _augment_settings(data)
 
     def build_dataset(self, split: str) -> Dataset:
-        """(image float32 [C, H, W], label int or None) samples of ``split``; see ``maskssl_image.datasets``."""
+        """(image float32 [C, H, W], label int or None) samples of ``split``; see ``maskssl_image.data.datasets``."""
         return self._dataset(split, None)
 
     def build_augmented_dataset(self, split: str) -> Dataset:
@@ -172,12 +112,7 @@ class ImageModality(Modality):
 
     def reconstruction_loss(self, decoded: Decoded, mask: Tensor, tokens: Tokens) -> Tensor:
         """MAE's loss: per-patch mean squared error, averaged over hidden patches (mask [B, L], True = hidden)."""
-        target = tokens.targets.float()  # [B, L, T]
-        if self.model.norm_pix_loss:
-            target = normalize_patches(target)
-        per_patch = (decoded.prediction.float() - target).square().mean(dim=-1)  # [B, L]
-        hidden = mask.float()
-        return (per_patch * hidden).sum() / hidden.sum()
+        return masked_patch_mse(decoded.prediction, tokens.targets, mask, self.model.norm_pix_loss)
 
 
 def _augment_settings(data: ImageDataConfig) -> AugmentSettings | None:

@@ -11,7 +11,7 @@ from PIL import Image
 
 from maskssl.cli import main
 from maskssl.errors import DataError
-from maskssl_image.datasets import build_image_dataset
+from maskssl_image.data.datasets import build_image_dataset
 from maskssl_image.modality import ImageDataConfig, ImageModality, ImageModelConfig
 
 

@@ -10,6 +10,7 @@ import torch
 
 from maskssl import Decoded, Encoded, MaskedAutoencoder, Tokens, registry
 from maskssl.errors import ConfigError, DataError
+from maskssl.layers.visible import gather_visible, scatter_visible
 from maskssl.maskers import RandomMasker
 from maskssl_image import (
     ImageDataConfig,
@@ -21,7 +22,6 @@ from maskssl_image import (
     patchify,
     unpatchify,
 )
-from maskssl_image.visible import gather_visible, scatter_visible
 
 
 def tokens_for(images: torch.Tensor, patch_size: int) -> Tokens:

@@ -35,7 +35,8 @@ def test_recipes_build(recipe: str) -> None:
     assert uniformity == (0.01 if "umae" in recipe else 0.0)
 
 
-def test_default_recipe_builds() -> None:
+def test_default_recipe_is_the_digits_umae_recipe_and_builds() -> None:
     config = load_config(modality="image")
     model = build_model(build_modality(config), config)
-    assert config.data == {} and model.encoder.embed_dim == 128
+    assert config.to_dict() == load_config(config_path="image/digits_umae").to_dict()
+    assert config.data == {"dataset": "digits"} and model.encoder.embed_dim == 128

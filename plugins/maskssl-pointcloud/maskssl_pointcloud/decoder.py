@@ -7,8 +7,8 @@ from torch import Tensor, nn
 
 from maskssl import Decoded, Decoder, Encoded, Tokens
 from maskssl.layers.init import init_transformer_weights
+from maskssl.layers.visible import scatter_visible
 from maskssl_pointcloud.transformer import PositionalBlocks, position_mlp
-from maskssl_pointcloud.visible import scatter_visible
 
 
 class PointMAEDecoder(Decoder):

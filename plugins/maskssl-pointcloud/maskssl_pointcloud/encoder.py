@@ -9,9 +9,9 @@ from torch import Tensor, nn
 
 from maskssl import Encoded, Encoder, Tokens
 from maskssl.layers.init import init_transformer_weights
+from maskssl.layers.visible import gather_visible
 from maskssl_pointcloud.pointnet import MiniPointNet
 from maskssl_pointcloud.transformer import PositionalBlocks, position_mlp
-from maskssl_pointcloud.visible import select_visible
 
 
 class PointTransformerEncoder(Encoder):
@@ -62,7 +62,7 @@ class PointTransformerEncoder(Encoder):
         """tokens.inputs [B, L, k, 3], tokens.positions [B, L, 3]; mask [B, L] bool (True = hidden) or None."""
         groups, centres = tokens.inputs, tokens.positions
         if mask is not None:
-            groups, centres = select_visible(groups, mask), select_visible(centres, mask)
+            groups, centres = gather_visible(groups, mask), gather_visible(centres, mask)
         x = self.group_embed(groups)  # [B, L_vis, D]
         pos = self.pos_embed(centres)  # [B, L_vis, D]
         batch = x.shape[0]

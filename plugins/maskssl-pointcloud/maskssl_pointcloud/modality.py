@@ -18,7 +18,8 @@ from maskssl_pointcloud.augment import augment
 from maskssl_pointcloud.config import PointDataConfig, PointModelConfig
 from maskssl_pointcloud.data import build_point_dataset
 from maskssl_pointcloud.head import PointClassifierHead, PointHeadConfig
-from maskssl_pointcloud.ops import chamfer_distance, group_points
+from maskssl_pointcloud.loss import hidden_group_chamfer
+from maskssl_pointcloud.ops import group_points
 
 
 class PointCloudModality(Modality):
@@ -92,11 +93,9 @@ class PointCloudModality(Modality):
 
     def reconstruction_loss(self, decoded: Decoded, mask: Tensor, tokens: Tokens) -> Tensor:
         """Chamfer distance (``model.loss``) between predicted and true points, averaged over hidden groups."""
-        k = self.model.group_size
-        predicted = decoded.prediction[mask].float().view(-1, k, 3)  # [M, k, 3], M hidden groups in the batch
-        target = tokens.targets[mask].float().view(-1, k, 3)  # [M, k, 3]
-        norm = 2 if self.model.loss == "chamfer_l2" else 1
-        return chamfer_distance(predicted, target, norm=norm, backend=self.model.backend).mean()
+        return hidden_group_chamfer(
+            decoded.prediction, tokens.targets, mask, self.model.group_size, self.model.loss, self.model.backend
+        )
 
     def features(self, encoder: Encoder, tokens: Tokens) -> Tensor:
         """[CLS] concatenated with the max over group tokens, nothing hidden: [B, 2D] (Point-MAE's classifier input).

@@ -12,10 +12,10 @@ from maskssl import Decoded, registry
 from maskssl.build import build_modality, build_model
 from maskssl.config.load import load_config
 from maskssl.errors import ConfigError
+from maskssl.layers.visible import gather_visible, scatter_visible
 from maskssl.maskers import hidden_in_all
 from maskssl_pointcloud import MiniPointNet, PointMAEDecoder, PointTransformerEncoder
 from maskssl_pointcloud.augment import augment, jitter, rotate, scale_translate
-from maskssl_pointcloud.visible import scatter_visible, select_visible
 
 RECIPES = Path(__file__).resolve().parents[3] / "configs" / "pointcloud"
 TINY = [
@@ -47,13 +47,13 @@ def seeded(seed: int) -> torch.Generator:
 def test_visible_round_trip_keeps_order() -> None:
     x = torch.arange(2 * 5 * 3, dtype=torch.float32).view(2, 5, 3)
     mask = torch.tensor([[1, 0, 0, 1, 0], [0, 1, 1, 0, 0]], dtype=torch.bool)
-    visible = select_visible(x, mask)
+    visible = gather_visible(x, mask)
     assert torch.equal(visible[0], x[0, [1, 2, 4]]) and torch.equal(visible[1], x[1, [0, 3, 4]])
     fill = torch.full((3,), -1.0)
     full = scatter_visible(visible, mask, fill)
     assert torch.equal(full[~mask], x[~mask]) and (full[mask] == -1).all()
     with pytest.raises(ValueError, match="same number"):
-        select_visible(x, torch.tensor([[1, 0, 0, 0, 0], [1, 1, 0, 0, 0]], dtype=torch.bool))
+        gather_visible(x, torch.tensor([[1, 0, 0, 0, 0], [1, 1, 0, 0, 0]], dtype=torch.bool))
 
 
 def test_tokens_are_groups_relative_to_fps_centres() -> None:

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.utils import softmax
 
-from maskssl_graph.sparse import csr_matrix, csr_product, index_dtype, pointers, positions
+from maskssl_graph.ops.sparse import csr_matrix, csr_product, index_dtype, pointers, positions
 
 
 @dataclass

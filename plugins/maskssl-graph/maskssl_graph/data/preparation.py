@@ -27,8 +27,8 @@ from torch_geometric.utils import add_self_loops, degree, is_undirected, remove_
 
 from maskssl.data.holdout import held_out_indices
 from maskssl.errors import DataError
-from maskssl_graph.graph_checks import check_consistent, check_graph_item, check_node_graph, has_features
-from maskssl_graph.graphs import GraphList, NodeGraph
+from maskssl_graph.data.checks import check_consistent, check_graph_item, check_node_graph, has_features
+from maskssl_graph.data.graphs import GraphList, NodeGraph
 
 MAX_DEGREE = 400
 """Degrees above this share the last one-hot column (GraphMAE's MAX_DEGREES)."""

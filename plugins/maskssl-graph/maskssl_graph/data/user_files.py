@@ -21,8 +21,8 @@ import torch
 from torch_geometric.data import Data
 
 from maskssl.errors import DataError
-from maskssl_graph.graph_checks import MASKS
-from maskssl_graph.preparation import note
+from maskssl_graph.data.checks import MASKS
+from maskssl_graph.data.preparation import note
 
 ARRAYS = ("x", "edge_index", "y", "num_nodes", *MASKS)
 """The arrays of a .npz graph that are read; others are ignored (``graph_checks`` says which are required)."""

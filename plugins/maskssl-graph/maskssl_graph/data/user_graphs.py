@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 from torch_geometric.data import Data
 
 from maskssl.errors import ConfigError, DataError
-from maskssl_graph.graph_checks import MASKS
+from maskssl_graph.data.checks import MASKS
 
 BUILT_IN = ("synthetic", "cora", "citeseer", "pubmed", "npz", "npz_folder", "tu_folder")
 """``data.dataset`` names a registration may not take (compared without case)."""

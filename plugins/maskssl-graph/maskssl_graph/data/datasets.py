@@ -3,7 +3,7 @@
     Planetoid (node classification): <root>/<Cora|CiteSeer|PubMed>/raw/ind.<name>.{x,tx,allx,y,ty,ally,graph,test.index}
     TUDataset (graph classification): <root>/<NAME>/raw/NAME_A.txt, NAME_graph_indicator.txt, NAME_graph_labels.txt
                                       (and NAME_node_labels.txt when the graphs have node labels)
-    synthetic: no files (``maskssl_graph.synthetic``)
+    synthetic: no files (``maskssl_graph.data.synthetic``)
 
 Nothing is downloaded. torch-geometric's processed files go to a temporary folder that is removed once
 the data is in memory, so ``root`` may be read-only.
@@ -27,9 +27,9 @@ from torch_geometric.datasets import Planetoid, TUDataset
 
 from maskssl.data.checks import check_finite
 from maskssl.errors import DataError
-from maskssl_graph.graphs import GraphList, NodeGraph
-from maskssl_graph.preparation import prepare_graphs, with_self_loops
-from maskssl_graph.synthetic import stochastic_block_graph
+from maskssl_graph.data.graphs import GraphList, NodeGraph
+from maskssl_graph.data.preparation import prepare_graphs, with_self_loops
+from maskssl_graph.data.synthetic import stochastic_block_graph
 
 PLANETOID = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 PLANETOID_FILES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")

@@ -10,7 +10,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 from torch_geometric.data import Data
 
-from maskssl_graph.sparse import SparseRows
+from maskssl_graph.ops.sparse import SparseRows
 
 SPARSE_BELOW = 0.2
 """Node features with a smaller share of non-zeros are also kept as ``SparseRows`` for the encoder."""

@@ -13,19 +13,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from torch_geometric.data import Data
 
 from maskssl.errors import DataError
-from maskssl_graph.datasets import PLANETOID, load_node_graph, load_tu, read_tu
-from maskssl_graph.graphs import GraphList, NodeGraph
-from maskssl_graph.preparation import prepare_graphs, prepare_node_graph
-from maskssl_graph.user_files import npz_file, read_npz, read_npz_folder, tu_files
-from maskssl_graph.user_graphs import read_fields, registered_graph, registered_items, registered_names
-
-if TYPE_CHECKING:
-    from maskssl_graph.modality import GraphDataConfig
+from maskssl_graph.config import GraphDataConfig
+from maskssl_graph.data.datasets import PLANETOID, load_node_graph, load_tu, read_tu
+from maskssl_graph.data.graphs import GraphList, NodeGraph
+from maskssl_graph.data.preparation import prepare_graphs, prepare_node_graph
+from maskssl_graph.data.user_files import npz_file, read_npz, read_npz_folder, tu_files
+from maskssl_graph.data.user_graphs import read_fields, registered_graph, registered_items, registered_names
 
 
 def is_node_task(name: str) -> bool:

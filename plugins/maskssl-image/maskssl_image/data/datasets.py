@@ -14,7 +14,7 @@ Splits ("train" / "test"):
                  (the offline copy in shared/data): "train" is its first 8000 images, "test" the last 2000.
     cifar10      "train" reads data_batch_1..5, "test" reads test_batch.
     imagefolder  <root>/train/ and <root>/test/ when both exist, else a held-out share of <root>
-                 (``maskssl_image.image_files``).
+                 (``maskssl_image.data.files``).
 
 ``augment`` (training only) applies the per-sample augmentations of ``maskssl_image.augment``.
 """
@@ -37,7 +37,7 @@ from torch.utils.data import Dataset, Subset
 
 from maskssl.errors import DataError
 from maskssl_image.augment import AugmentSettings, ImageTransform, image_transform
-from maskssl_image.image_files import LAYOUT as IMAGEFOLDER_LAYOUT, image_files
+from maskssl_image.data.files import LAYOUT as IMAGEFOLDER_LAYOUT, image_files
 
 STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "digits": ((0.3053,), (0.3760,)),
