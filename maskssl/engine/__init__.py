@@ -1,2 +1,3 @@
-"""The one training loop every modality shares (``loop.train``), and its parts: device, schedule,
-optimizer, data order, checkpoints, metrics."""
+"""The one training loop every task shares (``loop.run_task``) and its parts: device and precision, data order
+(``loader``), optimizer, schedule, stop flag, metrics, the run directory, and the ``Task`` interface that
+pretraining (``maskssl.pretrain``) and fine-tuning (``maskssl.finetune``) implement."""

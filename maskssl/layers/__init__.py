@@ -1,0 +1,2 @@
+"""Building blocks every plugin may reuse: visible-token gather / scatter (``visible``), MAE's weight
+initialisation (``init``), and the online probe's head (``probe_head``)."""
