@@ -82,12 +82,7 @@ def train(
     progress: bool | None = None,
 ) -> TrainResult:
     """Pretrain the model ``config`` describes; write config, metrics and checkpoints to ``run_dir``.
-
-    Args:
-        resume: continue from the newest good checkpoint in ``run_dir``.
-        overwrite: replace a run already in ``run_dir``.
-        progress: show a progress bar (default: when stderr is a terminal); else log lines.
-    """
+    ``resume``, ``overwrite`` and ``progress`` as ``maskssl.engine.loop.run_task``."""
     return run_task(
         lambda: PretrainTask(config, initialise=not resume), config.train, run_dir, resume=resume,
         overwrite=overwrite, progress=progress,

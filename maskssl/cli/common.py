@@ -46,6 +46,15 @@ def add_eval_options(parser: argparse.ArgumentParser) -> None:
     add_import_option(parser)
 
 
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """What ``train`` and ``finetune`` share: --resume, --overwrite, --import, --no-progress, key=value overrides."""
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    add_import_option(parser)
+    parser.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=5")
+
+
 def add_import_option(parser: argparse.ArgumentParser) -> None:
     """--import MODULE (repeatable); ``main`` imports them before any command runs."""
     parser.add_argument(

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from maskssl.cli.common import Subcommands, add_import_option, is_main_process, reimport_for, run_dir_for
+from maskssl.cli.common import Subcommands, add_run_options, is_main_process, reimport_for, run_dir_for
 from maskssl.config.run import from_mapping, parse_overrides
 from maskssl.config.yaml_files import deep_merge, load_yaml
 from maskssl.errors import MaskSSLError
@@ -20,11 +20,7 @@ def add_parser(commands: Subcommands) -> None:
     finetune.add_argument("--out", type=Path, help="run directory (default: runs/finetune-<modality>-<time>)")
     finetune.add_argument("--random-init", action="store_true",
                           help="train the same recipe from random weights (finetune.random_init=true)")
-    finetune.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    finetune.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    add_import_option(finetune)
-    finetune.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
-    finetune.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=5")
+    add_run_options(finetune)
     finetune.set_defaults(run=run_finetune)
 
 

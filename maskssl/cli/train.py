@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from maskssl.cli.common import Subcommands, add_import_option, is_main_process, reimport_for, run_dir_for
+from maskssl.cli.common import Subcommands, add_run_options, is_main_process, reimport_for, run_dir_for
 from maskssl.config.yaml_files import load_yaml
 
 
@@ -14,11 +14,7 @@ def add_parser(commands: Subcommands) -> None:
     train.add_argument("--modality", help="modality plugin to train (see 'maskssl plugins list'); default: image")
     train.add_argument("--config", type=Path, help="YAML recipe: a file, or an installed recipe's name (maskssl config list)")
     train.add_argument("--out", type=Path, help="run directory (default: runs/<modality>-<time>)")
-    train.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    train.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    add_import_option(train)
-    train.add_argument("--no-progress", action="store_true", help="log lines instead of a progress bar")
-    train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. train.epochs=5")
+    add_run_options(train)
     train.set_defaults(run=run_train)
 
 
