@@ -9,6 +9,7 @@ beyond ``keep`` are removed only after the new one is in place.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -24,6 +25,8 @@ from maskssl.utils.files import explain_os_error
 
 FORMAT = "maskssl-checkpoint-v1"
 _NAME = re.compile(r"^step_(\d+)\.pt$")
+_WRITTEN = re.compile(r"^step_\d+\.pt(\.sha256)?(\.tmp)?$")
+"""Every file name ``save_checkpoint`` writes: checkpoints, their checksums, and both while being written."""
 
 
 def checkpoint_dir(run_dir: Path) -> Path:
@@ -111,6 +114,19 @@ def load_latest(run_dir: Path) -> tuple[Path, dict[str, Any]] | None:
         except CheckpointError as exc:
             warnings.warn(f"{exc}; falling back to an older checkpoint", stacklevel=2)
     return None
+
+
+def remove_checkpoint_files(run_dir: Path) -> None:
+    """Delete the files ``save_checkpoint`` wrote in a run's checkpoint folder, and the folder when nothing else
+    is left in it: a file the user put there stays (``--overwrite`` replaces a run, nothing more)."""
+    folder = checkpoint_dir(run_dir)
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if _WRITTEN.match(path.name) and path.is_file():
+            path.unlink()
+    with contextlib.suppress(OSError):  # not empty: the user's files stay, and the folder with them
+        folder.rmdir()
 
 
 def remove_partial_files(run_dir: Path) -> None:

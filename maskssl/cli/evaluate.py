@@ -31,6 +31,9 @@ def add_parsers(commands: Subcommands) -> None:
     sweep.add_argument("--select", choices=["label-free"], help="after the runs, choose a ratio without labels: "
                        "the largest separation (maskssl.eval.ratio_choice), views of every run masked at 0.75; a "
                        "heuristic: 0.1 to 13 probe points off the best ratio on the README's six data sets")
+    sweep.add_argument("--resume", action="store_true",
+                       help="complete the sweep in --out: keep its finished runs, continue or start the others")
+    sweep.add_argument("--overwrite", action="store_true", help="replace the runs of a sweep already in --out")
     add_eval_options(sweep)
     sweep.set_defaults(run=run_sweep)
 
@@ -84,11 +87,13 @@ def run_sweep(args: argparse.Namespace) -> int:
     from maskssl.eval.sweep import format_sweep, plot_sweep, run_sweep
 
     config = load_config(args.modality, args.config, args.overrides)
-    args.out.mkdir(parents=True, exist_ok=True)
     settings = eval_settings(config.eval, args, [])
     if args.select == "label-free" and settings.alignment_mask_ratio is None:
         settings = dataclasses.replace(settings, alignment_mask_ratio=COMMON_VIEW_RATIO)
-    rows = run_sweep(config, args.ratios, args.out, select_device(args.device), settings)
+    rows = run_sweep(
+        config, args.ratios, args.out, select_device(args.device), settings, resume=args.resume,
+        overwrite=args.overwrite,
+    )
     plot_sweep(rows, args.out / "sweep.png")
     print(format_sweep(rows))
     print(f"sweep: {args.out / 'sweep.json'}, plot: {args.out / 'sweep.png'}")

@@ -41,7 +41,7 @@ from maskssl.engine.device import autocast, autocast_dtype, select_device, set_c
 from maskssl.engine.loader import EpochSampler, make_loader, next_keeping_rngs
 from maskssl.engine.metrics import MetricsLog
 from maskssl.engine.optim import build_optimizer
-from maskssl.engine.run_dir import check_run_dir, results_path, start_run_dir
+from maskssl.engine.run_dir import check_run_dir, claim_run_dir, results_path, start_run_dir
 from maskssl.engine.schedule import lr_at
 from maskssl.engine.stop import StopFlag
 from maskssl.engine.task import Task
@@ -91,9 +91,12 @@ def run_task(
     dist_info = init_distributed(device.type)
     show = (sys.stderr.isatty() if progress is None else progress) and dist_info.is_main
 
+    claim = contextlib.ExitStack()  # the main process holds the run directory until the run ends
+
     def set_up() -> _Trainer:
         task = make_task()
         if dist_info.is_main:
+            claim.enter_context(claim_run_dir(run_dir))
             check_run_dir(run_dir, resume, overwrite)
         trainer = _Trainer(task, run_dir, device, dist_info, resume, show)
         if dist_info.is_main:  # data, model and checkpoint are good: only now is anything written
@@ -101,9 +104,10 @@ def run_task(
         return trainer
 
     try:
-        trainer = agree(dist_info, set_up)
-        result = trainer.run()
-        del trainer  # DDP's reducer holds the process group: free it before the group goes
+        with claim:
+            trainer = agree(dist_info, set_up)
+            result = trainer.run()
+            del trainer  # DDP's reducer holds the process group: free it before the group goes
         return result
     finally:
         if dist_info.enabled and dist.is_initialized() and not group_was_ready:

@@ -11,6 +11,8 @@ Without train/ and test/ folders a seeded, stratified share ``data.test_fraction
 evaluation (``maskssl.data.holdout``): the evaluation never scores the images it was fit on. Images at the
 root next to class folders are kept, and then the whole set is unlabelled (its classes would be partial).
 Files that are not images (by suffix) and hidden files are counted and reported, never silently dropped.
+Linked folders are followed (a link back into the folders being walked is skipped, with a note); a dangling
+link is an error naming it. Every PIL mode is read as 8-bit RGB, 16-bit images scaled (``pixels``).
 Files are decoded by PIL (libjpeg-turbo for JPEGs). torchvision.io decodes JPEGs faster here
 (benchmarks/image_loader.py measures both) but is deprecated from torchvision 0.29, so it is not used.
 """
@@ -29,6 +31,7 @@ from torch.utils.data import Dataset
 from maskssl.data.holdout import describe_held_out, held_out_indices
 from maskssl.errors import DataError
 from maskssl_image.augment import ImageTransform
+from maskssl_image.data.pixels import to_rgb
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"})
 LAYOUT = (
@@ -66,10 +69,10 @@ class ImageFiles(Dataset):
 
 
 def load_rgb(path: Path) -> Image.Image:
-    """An image file as RGB (grey or RGBA files are converted); DataError naming an unreadable file."""
+    """An image file as 8-bit RGB (any PIL mode, ``pixels.to_rgb``); DataError naming an unreadable file."""
     try:
         with Image.open(path) as image:
-            return image.convert("RGB")
+            return to_rgb(image, path)
     except OSError as exc:  # PIL's UnidentifiedImageError and truncated files are OSErrors
         raise DataError(f"cannot read image {path} ({exc}); replace or remove the file") from exc
 
@@ -143,20 +146,42 @@ def describe(listing: ImageListing, root: Path) -> str:
 
 
 def _walked(root: Path) -> ImageListing:
+    """The image files under ``root``, following linked folders as torchvision's ImageFolder does; a link back
+    to a folder being walked (a loop) is skipped with a note, a dangling link is a DataError naming it."""
     files: list[Path] = []
     ignored: Counter[str] = Counter()
-    for folder, subfolders, names in os.walk(root):
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-        for name in sorted(names):
-            path = Path(folder) / name
+    notes: list[str] = []
+    dangling: list[str] = []
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        here = Path(folder)
+        walking = {here.resolve(), *here.resolve().parents}
+        kept = []
+        for name in sorted(subfolders):
             if name.startswith("."):
+                continue
+            if (here / name).is_symlink() and (here / name).resolve() in walking:
+                notes.append(f"skipped {here / name}: a link back to {(here / name).resolve()}, a loop")
+            else:
+                kept.append(name)
+        subfolders[:] = kept
+        for name in sorted(names):
+            path = here / name
+            if path.is_symlink() and not path.exists():
+                dangling.append(f"{path} -> {os.readlink(path)}")
+            elif name.startswith("."):
                 ignored["hidden"] += 1
             elif path.suffix.lower() in IMAGE_SUFFIXES:
                 files.append(path)
             else:
                 ignored[path.suffix.lower() or "no suffix"] += 1
+    if dangling:
+        shown = "; ".join(dangling[:5]) + ("; ..." if len(dangling) > 5 else "")
+        raise DataError(f"{len(dangling)} symbolic link(s) under {root} point to nothing ({shown}): restore their "
+                        f"targets or remove the links")
     class_names = [path.relative_to(root).parts[0] if path.parent != root else None for path in files]
-    return _labelled(files, class_names, ignored, f"{root}")
+    listing = _labelled(files, class_names, ignored, f"{root}")
+    listing.notes.extend(notes)
+    return listing
 
 
 def _listed(list_file: Path) -> ImageListing:
