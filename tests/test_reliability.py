@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import IO
 
 import pytest
@@ -188,3 +189,22 @@ def test_resume_drops_a_metrics_line_a_killed_run_left_half_written(tmp_path: Pa
     (tmp_path / "metrics.jsonl").write_text('{"step": 1, "loss": 1.0}\n{"step": 2, "loss": 0.9}\n{"step": 3, "lo')
     MetricsLog(tmp_path, enabled=True, resume_step=2).close()
     assert (tmp_path / "metrics.jsonl").read_text() == '{"step": 1, "loss": 1.0}\n{"step": 2, "loss": 0.9}\n'
+
+
+def test_torchs_zip_writer_failing_on_a_full_disk_is_one_line_saying_what_was_needed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def torch_writer_fails(state: object, handle: IO[bytes]) -> None:
+        handle.write(b"x" * 64)
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64 vs 0")
+
+    state = {"model": {"w": torch.zeros(2**18)}, "step": 1}  # 1 MiB of tensors
+    monkeypatch.setattr(checkpoint_io.torch, "save", torch_writer_fails)
+    monkeypatch.setattr(checkpoint_io.shutil, "disk_usage", lambda path: SimpleNamespace(free=1000))
+    with pytest.raises(WriteError, match=r"no space left on device \(1.0 MB needed\); free space on that disk; the "):
+        save_checkpoint(state, tmp_path, 1, keep=2)
+    assert not list((tmp_path / "checkpoints").iterdir())
+    monkeypatch.setattr(checkpoint_io.shutil, "disk_usage", lambda path: SimpleNamespace(free=2**40))
+    with pytest.raises(WriteError, match=r"torch's checkpoint writer failed \(\[enforce fail at inline_container"):
+        save_checkpoint(state, tmp_path, 1, keep=2)
+

@@ -24,7 +24,7 @@ from safetensors.torch import save
 from maskssl import registry
 from maskssl.build import build_modality
 from maskssl.checkpoints.pretrained import load_pretrained
-from maskssl.checkpoints.sources import EXPORT_FORMAT, PretrainedSource
+from maskssl.checkpoints.sources import EXPORT_FORMAT, PretrainedSource, exporter_of
 from maskssl.config.run import RunConfig, from_mapping
 from maskssl.errors import CheckpointError, MaskSSLError, WriteError
 from maskssl.interfaces import Encoder
@@ -53,6 +53,11 @@ def export_encoder(run: str | Path, out: str | Path, format: str = OWN_FORMAT) -
     config, encoder = pretrained.config, pretrained.model.encoder
     weights = Path(out).with_suffix(".safetensors")
     meta = weights.with_suffix(".json")
+    if meta != Path(out) and meta.exists() and not _is_export_metadata(meta):
+        raise MaskSSLError(
+            f"{meta} exists and is not the metadata of a maskssl export: exporting to {weights} would replace it "
+            f"(the metadata goes beside the weights); choose another --out or move that file"
+        )
     info: dict[str, Any] = {
         "format": EXPORT_FORMAT,
         "modality": config.modality,
@@ -89,6 +94,16 @@ def load_encoder(path: str | Path, device: torch.device | str = "cpu") -> Encode
     except RuntimeError as exc:
         raise CheckpointError(f"{source.path} does not match the encoder its JSON describes: {exc}") from exc
     return encoder.to(device).eval()
+
+
+def _is_export_metadata(meta: Path) -> bool:
+    """Whether ``meta`` is the JSON an earlier export wrote (maskssl's format or an installed exporter's)."""
+    try:
+        info = json.loads(meta.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    known = isinstance(info, dict) and info.get("format") == EXPORT_FORMAT
+    return known or (isinstance(info, dict) and exporter_of(info.get("format")) is not None)
 
 
 def _rebuild_info(encoder: Encoder, modality: str, name: str, weights: Path) -> dict[str, Any]:

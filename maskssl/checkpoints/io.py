@@ -10,9 +10,11 @@ beyond ``keep`` are removed only after the new one is in place.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
+import shutil
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -61,6 +63,8 @@ def save_checkpoint(state: dict[str, Any], run_dir: Path, step: int, keep: int) 
     except BaseException as exc:  # leave no partial file behind: on a full disk it would keep the disk full
         tmp.unlink(missing_ok=True)
         digest_tmp.unlink(missing_ok=True)
+        if isinstance(exc, RuntimeError) and _is_torch_write_failure(exc):  # torch's zip writer hides the OSError
+            exc = _write_failure_cause(exc, folder, _tensor_bytes(state))
         if isinstance(exc, OSError):
             raise WriteError(
                 f"{explain_os_error(exc, path, _tensor_bytes(state))}; the checkpoints already written are kept"
@@ -134,6 +138,19 @@ def remove_partial_files(run_dir: Path) -> None:
     folder = checkpoint_dir(run_dir)
     for tmp in folder.glob("*.tmp") if folder.is_dir() else []:
         tmp.unlink(missing_ok=True)
+
+
+def _is_torch_write_failure(exc: RuntimeError) -> bool:
+    """Whether torch.save's zip writer failed to write (full disk, I/O error): it raises a RuntimeError."""
+    return any(mark in str(exc) for mark in ("PytorchStreamWriter failed writing", "inline_container.cc"))
+
+
+def _write_failure_cause(exc: RuntimeError, folder: Path, needed_bytes: int) -> OSError:
+    """The OSError behind torch's writer failure: ENOSPC when the disk has less free space than the
+    checkpoint needs, else EIO with torch's first line."""
+    if shutil.disk_usage(folder).free < needed_bytes:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    return OSError(errno.EIO, f"torch's checkpoint writer failed ({str(exc).splitlines()[0]})")
 
 
 def _tensor_bytes(value: Any) -> int:

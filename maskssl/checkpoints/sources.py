@@ -83,7 +83,7 @@ class PretrainedSource:
             info = json.loads(meta.read_text())
         except json.JSONDecodeError as exc:
             raise CheckpointError(f"{meta} is not valid JSON ({exc}); export the encoder again") from exc
-        exported_as = _plugin_format(info.get("format")) if isinstance(info, dict) else None
+        exported_as = exporter_of(info.get("format")) if isinstance(info, dict) else None
         if exported_as is not None:
             raise CheckpointError(
                 f"{meta} is a {exported_as} export (maskssl export --format {exported_as}), which {exported_as} "
@@ -98,7 +98,7 @@ class PretrainedSource:
         return cls(path=path, config=info["config"], encoder_state=encoder_state, step=int(info.get("step", 0)))
 
 
-def _plugin_format(format_id: object) -> str | None:
+def exporter_of(format_id: object) -> str | None:
     """The name of the installed exporter (``maskssl.exporters``) that writes ``format_id``, if any."""
     for name in registry.list_names("exporter"):
         if registry.get("exporter", name).format_id == format_id:

@@ -14,6 +14,7 @@ on mini-batches of ``train.batch_size`` graphs. What ``data.dataset`` may name: 
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -87,6 +88,12 @@ class GraphModality(Modality):
             nodes = source.masks[split].nonzero().flatten()
             return SingleGraph(source.with_labelled(nodes if keep is None else nodes[keep]))
         labels = torch.cat([graph.y for graph in source.graphs]).numpy()
+        largest = max(Counter(labels.tolist()).values(), default=0)
+        if self.data.folds > largest:  # scikit-learn's stratified split needs that many graphs in some class
+            raise ConfigError(
+                f"data.folds={self.data.folds} is more than the {largest} graphs of the largest class of data.dataset="
+                f"{self.data.dataset} ({len(labels)} graphs): choose at most {largest} folds (GraphMAE's protocol: 10)"
+            )
         folds = StratifiedKFold(self.data.folds, shuffle=True, random_state=self.data.seed)
         train, test = list(folds.split(labels, labels))[self.data.fold]
         indices = torch.as_tensor(train if split == "train" else test)

@@ -10,6 +10,7 @@ import torch
 from graph_files import path, star, write_tu
 
 from maskssl import load_config, train
+from maskssl.config.load import recipe_values
 from maskssl.config.yaml_files import load_yaml
 from maskssl.errors import ConfigError
 from maskssl.finetune import FinetuneTask, finetune, load_finetune_config
@@ -77,5 +78,18 @@ def test_graph_task_folds_are_disjoint_stratified_and_cover_every_graph(tmp_path
         FinetuneTask(load_finetune_config(run, None, ["data.folds=4", "data.fold=4"]), None)
 
 
-def test_default_finetune_recipe_is_the_synthetic_recipe_file() -> None:
-    assert GraphModality.default_finetune_recipe == load_yaml(REPO / "configs/graph/finetune/synthetic.yaml")
+def test_default_recipes_are_the_synthetic_recipe_files() -> None:
+    assert GraphModality.default_finetune_recipe == "finetune/synthetic"
+    assert recipe_values(GraphModality.default_finetune_recipe, "graph") == load_yaml(
+        REPO / "configs/graph/finetune/synthetic.yaml")
+    assert recipe_values(GraphModality.default_recipe, "graph") == load_yaml(REPO / "configs/graph/synthetic.yaml")
+
+
+def test_more_folds_than_graphs_in_a_class_is_a_config_error(tmp_path: Path) -> None:
+    write_tu(tmp_path / "tu", "TOY", [star(4 + i % 5) for i in range(12)], [0] * 6 + [1] * 6, node_labels=True)
+    common = ["data.dataset=TOY", f"data.root={tmp_path / 'tu'}", "encoder.name=gin", "decoder.name=gin",
+              "encoder.hidden_dim=16", "train.batch_size=4"]
+    run = tmp_path / "run"
+    train(load_config("graph", overrides=[*common, "train.max_steps=1"]), run, progress=False)
+    with pytest.raises(ConfigError, match=r"data.folds=500 is more than the 6 graphs of the largest class .*\(12 graphs\)"):
+        FinetuneTask(load_finetune_config(run, None, ["data.folds=500"]), None)

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from maskssl import Masker, Tokens
+from maskssl.errors import ConfigError
 
 
 class BlockMasker(Masker):
@@ -25,7 +26,7 @@ class BlockMasker(Masker):
     def __init__(self, ratio: float = 0.75, block_size: int = 2) -> None:
         super().__init__(ratio)
         if block_size < 1:
-            raise ValueError(f"block_size must be at least 1, got {block_size}")
+            raise ConfigError(f"masker.block_size={block_size} must be at least 1 (1 is MAE's random masking)")
         self.block_size = block_size
 
     def __call__(self, tokens: Tokens, generator: torch.Generator | None = None) -> Tensor:

@@ -130,3 +130,15 @@ def test_cli_exports_timm_and_says_how_to_load_it(image_run: Path, tmp_path: Pat
     meta = json.loads((tmp_path / "vit.json").read_text())
     assert meta["timm"]["python"] in result.stdout and "VisionTransformer(**kwargs" in result.stdout
     assert set(load_file(str(tmp_path / "vit.safetensors"))) >= {"pos_embed", "cls_token", "patch_embed.proj.weight"}
+
+
+def test_an_export_does_not_replace_a_json_file_it_did_not_write(image_run: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "model.json"
+    mine.write_text('{"my": "settings"}')
+    with pytest.raises(MaskSSLError, match="model.json exists and is not the metadata of a maskssl export"):
+        export_encoder(image_run, tmp_path / "model.safetensors")
+    assert mine.read_text() == '{"my": "settings"}' and not (tmp_path / "model.safetensors").exists()
+    weights, meta = export_encoder(image_run, tmp_path / "again.safetensors")
+    first = meta.read_text()
+    export_encoder(image_run, tmp_path / "again.safetensors", format="timm")  # an export replaces its own files
+    assert json.loads(meta.read_text())["format"] != json.loads(first)["format"]

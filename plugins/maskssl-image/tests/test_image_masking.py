@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -87,3 +89,12 @@ def test_block_masker_options_checked_by_registry() -> None:
     assert isinstance(registry.create("masker", {"name": "block", "ratio": 0.6, "block_size": 3}), BlockMasker)
     with pytest.raises(ConfigError, match="block_size"):
         registry.create("masker", {"name": "block", "block": 3})
+
+
+def test_a_negative_block_size_is_a_config_error_naming_the_option(tmp_path: Path) -> None:
+    from maskssl.cli import main
+
+    assert main(["train", "--modality", "image", "masker.name=block", "masker.block_size=-3", "train.max_steps=1",
+                 "--out", str(tmp_path / "r")]) == 2
+    with pytest.raises(ConfigError, match=r"masker.block_size=-3 must be at least 1"):
+        BlockMasker(block_size=-3)
