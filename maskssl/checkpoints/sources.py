@@ -42,6 +42,11 @@ class PretrainedSource:
     def open(cls, path: str | Path) -> PretrainedSource:
         """Read a run directory, a ``.pt`` checkpoint or a ``.safetensors`` / ``.json`` export."""
         path = Path(path)
+        if path.suffix in (".yaml", ".yml"):
+            raise CheckpointError(
+                f"{path} is a YAML config, not pretrained weights: PRETRAINED is a run directory, a checkpoint (.pt) "
+                f"or an export (.safetensors); give a fine-tuning recipe with --config"
+            )
         if path.is_dir():
             found = load_latest(path)
             if found is None:

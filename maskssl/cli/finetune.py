@@ -34,7 +34,9 @@ def run_finetune(args: argparse.Namespace) -> int:
         saved_path = saved_config_path(args.out, args.config is not None)
         reimport_for(args.out)
         saved = load_yaml(saved_path)
-        if Path(saved.get("pretrained", "")) != args.pretrained:
+        if "pretrained" not in saved:
+            raise MaskSSLError(f"{args.out} is a pretraining run; continue it with maskssl train --resume --out {args.out}")
+        if Path(saved["pretrained"]) != args.pretrained:
             raise MaskSSLError(
                 f"{args.out} fine-tunes {saved.get('pretrained')}, not {args.pretrained}; resume it with that PRETRAINED"
             )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from maskssl.cli.common import Subcommands, add_run_options, is_main_process, reimport_for, run_dir_for
 from maskssl.config.yaml_files import load_yaml
+from maskssl.errors import MaskSSLError
 
 
 def add_parser(commands: Subcommands) -> None:
@@ -26,6 +27,9 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume:
         saved = saved_config_path(args.out, args.config is not None)
         reimport_for(args.out)
+        if "pretrained" in load_yaml(saved):
+            raise MaskSSLError(f"{args.out} is a fine-tuning run; continue it with maskssl finetune "
+                               f"{load_yaml(saved)['pretrained']} --resume --out {args.out}")
         modality = args.modality or load_yaml(saved).get("modality")
         config = load_config(modality, saved, args.overrides)
         check_resume_changes(load_config(modality, saved).to_dict(), config.to_dict())

@@ -37,6 +37,9 @@ def resolve_recipe(spec: str | Path) -> Path:
     path = Path(spec)
     if path.is_file():
         return path
+    if path.is_dir():
+        raise ConfigError(f"config file '{spec}' is a directory; pass a YAML file in it, or an installed recipe's "
+                          f"name (maskssl config list)")
     name = path.as_posix().removesuffix(".yaml").removeprefix("configs/")
     recipes = installed_recipes()
     if name in recipes:

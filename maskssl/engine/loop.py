@@ -34,14 +34,14 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from maskssl.checkpoints.io import check_model_matches, load_latest, save_checkpoint
+from maskssl.checkpoints.io import check_model_matches, list_checkpoints, load_latest, save_checkpoint
 from maskssl.config.run import TrainConfig
 from maskssl.data.scan import without_unreadable
 from maskssl.engine.device import autocast, autocast_dtype, select_device, set_cpu_threads
 from maskssl.engine.loader import EpochSampler, make_loader, next_keeping_rngs
 from maskssl.engine.metrics import MetricsLog
 from maskssl.engine.optim import build_optimizer
-from maskssl.engine.run_dir import check_run_dir, claim_run_dir, results_path, start_run_dir
+from maskssl.engine.run_dir import check_run_dir, claim_run_dir, remove_run_files, results_path, start_run_dir
 from maskssl.engine.schedule import lr_at
 from maskssl.engine.stop import StopFlag
 from maskssl.engine.task import Task
@@ -106,7 +106,12 @@ def run_task(
     try:
         with claim:
             trainer = agree(dist_info, set_up)
-            result = trainer.run()
+            try:
+                result = trainer.run()
+            except BaseException:
+                if dist_info.is_main and not resume and not list_checkpoints(run_dir):
+                    remove_run_files(run_dir)  # failed before its first checkpoint: nothing may block the rerun
+                raise
             del trainer  # DDP's reducer holds the process group: free it before the group goes
         return result
     finally:

@@ -113,18 +113,25 @@ def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
         raise ConfigError(f"--out {run_dir} is a file; choose a directory")
 
 
+def remove_run_files(run_dir: Path) -> None:
+    """Delete exactly the files a run wrote (``RUN_FILES``, its checkpoints and TensorBoard events), and its
+    ``checkpoints/`` and ``tensorboard/`` folders when nothing else is in them: what --overwrite replaces,
+    and what a run that failed before its first checkpoint leaves behind."""
+    remove_checkpoint_files(run_dir)
+    written = [path for pattern in RUN_FILES for path in run_dir.glob(pattern)]
+    for path in [*written, *(run_dir / "tensorboard").glob(TENSORBOARD_FILES)]:
+        path.unlink()
+    with contextlib.suppress(OSError):  # not there, or the user's files are in it: they stay
+        (run_dir / "tensorboard").rmdir()
+
+
 def start_run_dir(run_dir: Path, resume: bool, task: Task, origins: dict[str, Any]) -> None:
     """Make ``run_dir`` hold this run: clear an old run's files (unless resuming), write the config and
     ``origins`` (``provenance.describe`` of it; a resumed run keeps the record it has)."""
     if resume:
         remove_partial_files(run_dir)
     else:
-        remove_checkpoint_files(run_dir)
-        written = [path for pattern in RUN_FILES for path in run_dir.glob(pattern)]
-        for path in [*written, *(run_dir / "tensorboard").glob(TENSORBOARD_FILES)]:
-            path.unlink()
-        with contextlib.suppress(OSError):  # not there, or the user's files are in it: they stay
-            (run_dir / "tensorboard").rmdir()
+        remove_run_files(run_dir)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_yaml(task.config_dict(), run_dir / "config.yaml")

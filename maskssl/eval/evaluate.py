@@ -23,6 +23,7 @@ import torch
 from maskssl import registry
 from maskssl.checkpoints.pretrained import Pretrained
 from maskssl.config.evaluation import EvalConfig
+from maskssl.data.checks import warn_single_class
 from maskssl.errors import DataError, MaskSSLError
 from maskssl.eval.features import extract_features, masked_view_features
 from maskssl.eval.geometry import alignment, uniformity
@@ -121,6 +122,7 @@ def run_protocol(protocol: str, splits: dict[str, FeatureSet], settings: EvalCon
     (train_x, train_y), (test_x, test_y) = splits["train"], splits["test"]
     if train_y is None or test_y is None:  # excluded by the unlabelled check above
         raise MaskSSLError(f"evaluation protocol '{protocol}' needs labelled train and test splits")
+    warn_single_class(train_y, "the probe's train split")
     num_classes = int(max(train_y.max(), test_y.max())) + 1
     probe, knn = settings.probe, settings.knn
     probed = linear_probe(

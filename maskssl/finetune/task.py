@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader, Dataset
 from maskssl.build import build_modality
 from maskssl.checkpoints.sources import PretrainedSource, load_encoder_weights
 from maskssl.config.run import from_mapping
+from maskssl.data.checks import warn_single_class
 from maskssl.engine.task import Task
 from maskssl.errors import ConfigError, DataError
 from maskssl.finetune.classifier import Classifier
@@ -48,6 +49,7 @@ class FinetuneTask(Task):
         self.episode: Episode | None = None
         self.keep: torch.Tensor | None = None  # indices of the train samples used (label fraction, episode)
         train_labels, test_labels = self._choose_samples(config.train.seed)
+        warn_single_class(train_labels, "the fine-tuning train split")
         largest = int(max(train_labels.max(), test_labels.max()))
         smallest = int(min(train_labels.min(), test_labels.min()))
         self.num_classes = self.section.num_classes or 1 + largest
