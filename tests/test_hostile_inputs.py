@@ -100,3 +100,17 @@ def test_a_single_class_is_warned_about_when_fine_tuning(tmp_path: Path) -> None
             assert main(["finetune", str(run), "--out", str(tmp_path / "ft"), "train.max_steps=1", "--no-progress"]) == 0
     finally:
         unregister("modality", "toy_one_class")
+
+
+@pytest.mark.parametrize("command", [
+    ["train", "--modality", "toy"], ["finetune", "runs/x"], ["eval", "runs/x"], ["sweep", "--modality", "toy"],
+    ["export", "runs/x"],
+])
+def test_an_output_name_too_long_for_the_file_system_is_a_usage_error(
+    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--out", str(tmp_path / ("x" * 300) / "run")])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_.value.code == 2 and len(lines) == 1, lines
+    assert "argument --out: 'xxxxxxxxxxxxxxxxxxxxxxxx...' is 300 bytes long, more than the 255" in lines[0]

@@ -63,6 +63,35 @@ def add_import_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def output_path(text: str) -> Path:
+    """argparse type of --out: a path whose every part is a name this file system can hold."""
+    path = Path(text)
+    limit = _name_max(path)
+    for part in path.parts:
+        if len(os.fsencode(part)) > limit:
+            raise argparse.ArgumentTypeError(
+                f"'{part[:24]}...' is {len(os.fsencode(part))} bytes long, more than the {limit} a file or folder name "
+                f"may have here; choose a shorter path"
+            )
+    return path
+
+
+def _name_max(path: Path) -> int:
+    """The longest file name (bytes) of the file system ``path`` would be on (255 where it cannot be asked)."""
+    existing = next((p for p in (path, *path.parents) if _exists(p)), Path("."))
+    try:
+        return os.pathconf(existing, "PC_NAME_MAX")
+    except (AttributeError, OSError, ValueError):  # no pathconf (Windows), or not answered
+        return 255
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name too long to ask about
+        return False
+
+
 def reimport_for(path: Path) -> None:
     """Repeat the ``--import``s recorded by the run that ``path`` (a run directory or its checkpoint) is."""
     run_dir = path if path.is_dir() else path.parent.parent if path.suffix == ".pt" else None

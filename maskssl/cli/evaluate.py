@@ -9,7 +9,14 @@ import sys
 import warnings
 from pathlib import Path
 
-from maskssl.cli.common import Subcommands, add_eval_options, add_recipe_options, eval_settings, reimport_for
+from maskssl.cli.common import (
+    Subcommands,
+    add_eval_options,
+    add_recipe_options,
+    eval_settings,
+    output_path,
+    reimport_for,
+)
 from maskssl.errors import MaskSSLError, WriteError
 from maskssl.utils.files import explain_os_error, write_text_atomic
 
@@ -18,7 +25,7 @@ def add_parsers(commands: Subcommands) -> None:
     evaluate = commands.add_parser("eval", help="evaluate a pretrained encoder's frozen features")
     evaluate.add_argument("path", type=Path, help="run directory (newest good checkpoint) or checkpoint file")
     evaluate.add_argument("--random-init", action="store_true", help="evaluate untrained weights (baseline)")
-    evaluate.add_argument("--out", type=Path, help="folder for eval.json and spectrum.png (default: the run directory)")
+    evaluate.add_argument("--out", type=output_path, help="folder for eval.json and spectrum.png (default: the run directory)")
     evaluate.add_argument("overrides", nargs="*", metavar="eval.key=value",
                           help="evaluation settings over the run's eval section, e.g. eval.logreg.weight_decay=0.01")
     add_eval_options(evaluate)
@@ -26,7 +33,7 @@ def add_parsers(commands: Subcommands) -> None:
 
     sweep = commands.add_parser("sweep", help="pretrain and evaluate once per mask ratio")
     add_recipe_options(sweep)
-    sweep.add_argument("--out", type=Path, required=True, help="folder for one run per ratio and the sweep files")
+    sweep.add_argument("--out", type=output_path, required=True, help="folder for one run per ratio and the sweep files")
     sweep.add_argument("--ratios", type=_ratios, default=[0.25, 0.5, 0.75, 0.9], help="comma-separated mask ratios")
     sweep.add_argument("--select", choices=["label-free"], help="after the runs, choose a ratio without labels: "
                        "the largest separation (maskssl.eval.ratio_choice), views of every run masked at 0.75; a "

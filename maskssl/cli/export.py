@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 
 from maskssl import registry
-from maskssl.cli.common import Subcommands, add_import_option, reimport_for
+from maskssl.cli.common import Subcommands, add_import_option, output_path, reimport_for
 
 
 def add_parser(commands: Subcommands) -> None:
     export = commands.add_parser("export", help="save a run's encoder as safetensors + JSON metadata")
     export.add_argument("path", type=Path, help="run directory (newest good checkpoint) or checkpoint file")
-    export.add_argument("--out", type=Path, required=True, help="output file, e.g. encoder.safetensors")
+    export.add_argument("--out", type=output_path, required=True, help="output file, e.g. encoder.safetensors")
     export.add_argument("--format", choices=("maskssl", *registry.list_names("exporter")), default="maskssl",
                         help="maskssl (default; load with maskssl.checkpoints.export.load_encoder) or timm (ViT image "
                              "encoders: a timm VisionTransformer state dict, kwargs in the JSON)")

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from maskssl.cli.common import Subcommands, add_run_options, is_main_process, reimport_for, run_dir_for
+from maskssl.cli.common import Subcommands, add_run_options, is_main_process, output_path, reimport_for, run_dir_for
 from maskssl.config.run import from_mapping, parse_overrides
 from maskssl.config.yaml_files import deep_merge, load_yaml
 from maskssl.errors import MaskSSLError
@@ -17,7 +17,7 @@ def add_parser(commands: Subcommands) -> None:
     finetune.add_argument("pretrained", type=Path, metavar="PRETRAINED",
                           help="pretraining run directory, checkpoint (.pt) or export (.safetensors)")
     finetune.add_argument("--config", type=Path, help="YAML fine-tuning recipe: a file or an installed recipe's name (maskssl config list)")
-    finetune.add_argument("--out", type=Path, help="run directory (default: runs/finetune-<modality>-<time>)")
+    finetune.add_argument("--out", type=output_path, help="run directory (default: runs/finetune-<modality>-<time>)")
     finetune.add_argument("--random-init", action="store_true",
                           help="train the same recipe from random weights (finetune.random_init=true)")
     add_run_options(finetune)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from maskssl.cli.common import Subcommands, add_run_options, is_main_process, reimport_for, run_dir_for
+from maskssl.cli.common import Subcommands, add_run_options, is_main_process, output_path, reimport_for, run_dir_for
 from maskssl.config.yaml_files import load_yaml
 from maskssl.errors import MaskSSLError
 
@@ -14,7 +14,7 @@ def add_parser(commands: Subcommands) -> None:
     train = commands.add_parser("train", help="pretrain a masked autoencoder")
     train.add_argument("--modality", help="modality plugin to train (see 'maskssl plugins list'); default: image")
     train.add_argument("--config", type=Path, help="YAML recipe: a file, or an installed recipe's name (maskssl config list)")
-    train.add_argument("--out", type=Path, help="run directory (default: runs/<modality>-<time>)")
+    train.add_argument("--out", type=output_path, help="run directory (default: runs/<modality>-<time>)")
     add_run_options(train)
     train.set_defaults(run=run_train)
 
