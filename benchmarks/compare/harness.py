@@ -22,7 +22,7 @@ import statistics
 import sys
 import time
 import types
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,14 +134,14 @@ def print_optimizers(optimizers: dict[str, torch.optim.Optimizer]) -> None:
 
 
 # -- timing -------------------------------------------------------------------------------------------
-def warm_up(steps: dict[str, Step], count: int) -> None:
+def warm_up(steps: Mapping[str, Step], count: int) -> None:
     """``count`` untimed runs of each, in turn."""
     for _ in range(count):
         for step in steps.values():
             step()
 
 
-def interleaved(steps: dict[str, Step], count: int, alternate: bool = False) -> Iterator[tuple[str, Step]]:
+def interleaved(steps: Mapping[str, Step], count: int, alternate: bool = False) -> Iterator[tuple[str, Step]]:
     """``count`` rounds of one run of each implementation in the order of ``steps``, with ``alternate`` every
     other round in reverse."""
     order = list(steps.items())
@@ -165,7 +165,7 @@ class Timings:
         return statistics.median(a / b for a, b in zip(self.wall[numerator], self.wall[denominator]))
 
 
-def time_steps(steps: dict[str, Step], count: int, alternate: bool = False) -> Timings:
+def time_steps(steps: Mapping[str, Step], count: int, alternate: bool = False) -> Timings:
     """Time ``count`` runs of each implementation, ``interleaved``."""
     timings = Timings({name: [] for name in steps}, {name: [] for name in steps})
     for name, step in interleaved(steps, count, alternate):
@@ -219,7 +219,7 @@ def step_flops(step: Step) -> int:
     return counter.get_total_flops()
 
 
-def print_matmul_share(steps: dict[str, Step], timings: Timings, shapes: list[tuple[int, int, int]]) -> None:
+def print_matmul_share(steps: Mapping[str, Step], timings: Timings, shapes: list[tuple[int, int, int]]) -> None:
     """Each implementation's achieved GFLOP/s (its counted FLOPs / its median step time) as a share of the
     in-run fp32 matmul rate: the fastest of fp32 ``F.linear`` ([M, K] x [N, K]^T) at each of ``shapes``
     (M, K, N), each the median of 20 calls."""
@@ -247,7 +247,7 @@ class Profile:
     ``alternate`` so that load drift hits all alike. Holds each session's op averages, and per implementation
     and op the self CPU time, CPU total time and calls summed over its sessions."""
 
-    def __init__(self, steps: dict[str, Step], count: int, per_step: bool = False) -> None:
+    def __init__(self, steps: Mapping[str, Step], count: int, per_step: bool = False) -> None:
         from torch.profiler import ProfilerActivity, profile
 
         self.count = count

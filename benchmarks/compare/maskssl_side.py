@@ -43,7 +43,7 @@ def maskssl_steps(model: nn.Module, compiled: Callable | None, modality: Any, ba
     def loss(forward: Callable) -> Callable[[], Tensor]:
         return lambda: forward(loop_tokens(modality, batch, next(counter), train.seed), generator).loss
 
-    forwards = {"maskssl": model, **({} if compiled is None else {"maskssl compiled": compiled})}
+    forwards: dict[str, Callable] = {"maskssl": model, **({} if compiled is None else {"maskssl compiled": compiled})}
     return {name: train_step(loss(forward), optimizer, labelled) for name, forward in forwards.items()}, optimizer
 
 
