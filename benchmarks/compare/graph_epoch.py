@@ -58,17 +58,18 @@ import logging
 import os
 import statistics
 import sys
-import time
-import types
-from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
+import harness
 import torch
 from machine import machine
+from maskssl_side import maskssl_steps
 from torch import Tensor, nn
 
 REPO = Path(__file__).resolve().parents[2]
+GRAPHMAE = harness.Published("THUDM/GraphMAE pyg-branch", "--graphmae", "GRAPHMAE_REPO", "graphmae/models/edcoder.py",
+                             "-b pyg https://github.com/THUDM/GraphMAE")
 RECIPE = REPO / "configs/graph/cora.yaml"
 DEFAULT_CORA = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data")) / "planetoid"
 
@@ -76,10 +77,7 @@ DEFAULT_CORA = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared"
 # -- GraphMAE, imported from its checkout -------------------------------------------------------------
 def graphmae_model(path: Path, num_features: int) -> tuple[nn.Module, torch.optim.Optimizer, argparse.Namespace]:
     """GraphMAE's PreModel and Adam for Cora, as ``main_transductive.py --dataset cora --use_cfg`` builds them."""
-    try:
-        import tensorboardX  # noqa: F401
-    except ImportError:  # graphmae/utils.py imports SummaryWriter for its optional logger only
-        sys.modules["tensorboardX"] = types.SimpleNamespace(SummaryWriter=None)  # type: ignore[assignment]
+    harness.stub_missing("tensorboardX", SummaryWriter=None)  # graphmae/utils.py: for its optional logger only
     sys.path.insert(0, str(path))
     from graphmae.models import build_model  # (from the checkout)
     from graphmae.utils import build_args, create_optimizer, load_best_configs
@@ -195,19 +193,10 @@ def equivalence_check(theirs: nn.Module, ours: nn.Module, modality, tokens) -> s
 
 
 # -- the two epochs --------------------------------------------------------------------------------------
-def make_steps(theirs: nn.Module, their_optimizer: torch.optim.Optimizer, ours: nn.Module, modality, config,
-               x: Tensor, edge_index: Tensor) -> dict[str, Callable[[], None]]:
+def make_steps(theirs: nn.Module, their_optimizer: torch.optim.Optimizer, ours: nn.Module, modality,
+               config, x: Tensor, edge_index: Tensor) -> dict[str, harness.Step]:
     """Closures running one full-batch optimizer step (= one epoch) of each implementation."""
-    from maskssl.engine.optim import build_optimizer, param_groups
-    from maskssl.utils.keyed_random import batch_keys
-
-    train, cpu = config.train, torch.device("cpu")
-    our_optimizer = build_optimizer(param_groups(ours, train.weight_decay), train.lr, train.betas, cpu,
-                                    train.optimizer)
-    batch = modality.collate([modality.build_dataset("train")[0]])
-    generator = torch.Generator().manual_seed(0)
-    steps = iter(range(10**9))
-    theirs.train(), ours.train()
+    theirs.train()
 
     def graphmae() -> None:  # GraphMAE's pretrain(): one epoch
         loss, _ = theirs(x, edge_index)
@@ -215,79 +204,32 @@ def make_steps(theirs: nn.Module, their_optimizer: torch.optim.Optimizer, ours: 
         loss.backward()
         their_optimizer.step()
 
-    def maskssl() -> None:  # the loop's _accumulate + _step, without bookkeeping
-        tokens = modality.tokenize(batch, cpu)
-        tokens.sample_keys = batch_keys(train.seed, next(steps), 0, 0, 1, train.batch_size, cpu)
-        ours(tokens, generator).loss.backward()
-        our_optimizer.step()
-        our_optimizer.zero_grad(set_to_none=True)
-
-    return {"GraphMAE (pyg)": graphmae, "maskssl": maskssl}
+    # maskssl: the loop's _accumulate + _step, without bookkeeping
+    batch = modality.collate([modality.build_dataset("train")[0]])
+    return {"GraphMAE (pyg)": graphmae, **maskssl_steps(ours, None, modality, batch, config.train)[0]}
 
 
-def timed(step: Callable[[], None]) -> tuple[float, float]:
-    """(wall-clock, process CPU) seconds of one call: the CPU time leaves out waits for a shared machine's cores."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    step()
-    return time.perf_counter() - wall, time.process_time() - cpu
-
-
-def print_times(steps: dict[str, Callable[[], None]], count: int, warmup: int) -> None:
-    """Time ``count`` epochs of each, interleaved (alternating which goes first); print the table and ratio."""
-    seconds: dict[str, list[tuple[float, float]]] = {name: [] for name in steps}
-    order = list(steps.items())
-    for index in range(count):
-        for name, step in order if index % 2 == 0 else order[::-1]:
-            seconds[name].append(timed(step))
-    print(f"\n{count} interleaved epochs each after {warmup} warm-up epochs each (1 epoch = 1 optimizer step), "
-          f"{torch.get_num_threads()} thread(s)")
+def print_times(timings: harness.Timings, warmup: int) -> None:
+    """The table of wall-clock and process CPU times per epoch, and the speed-up."""
+    print(f"\n{len(timings.wall['maskssl'])} interleaved epochs each after {warmup} warm-up epochs each "
+          f"(1 epoch = 1 optimizer step), {torch.get_num_threads()} thread(s)")
     print("| implementation | ms / epoch, median (wall) | min (wall) | median (process CPU) |\n|---|---|---|---|")
-    median: dict[str, tuple[float, float]] = {}
-    for name, times in seconds.items():
-        wall, cpu = zip(*times)
-        median[name] = (statistics.median(wall), statistics.median(cpu))
-        print(f"| {name} | {1e3 * median[name][0]:.1f} | {1e3 * min(wall):.1f} | {1e3 * median[name][1]:.1f} |")
-    (a, ta), (b, tb) = seconds.items()
-    pairs = statistics.median(x[0] / y[0] for x, y in zip(ta, tb))
-    print(f"speed-up of {b} over {a}: {median[a][0] / median[b][0]:.2f}x wall (median of per-pair ratios "
-          f"{pairs:.2f}x), {median[a][1] / median[b][1]:.2f}x CPU time")
-
-
-def profile(steps: dict[str, Callable[[], None]], count: int, rows: int) -> None:
-    """torch.profiler's per-op table (self CPU time) of ``count`` steps of each implementation."""
-    from torch.profiler import ProfilerActivity, profile as torch_profile
-
-    for name, step in steps.items():
-        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
-            for _ in range(count):
-                step()
-        print(f"\n=== {name}: {count} steps, ops by self CPU time ===")
-        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows, max_name_column_width=48))
+    for name, wall in timings.wall.items():
+        print(f"| {name} | {1e3 * timings.median(name):.1f} | {1e3 * min(wall):.1f} | "
+              f"{1e3 * statistics.median(timings.cpu[name]):.1f} |")
+    a, b = timings.wall
+    cpu = statistics.median(timings.cpu[a]) / statistics.median(timings.cpu[b])
+    print(f"speed-up of {b} over {a}: {timings.median(a) / timings.median(b):.2f}x wall (median of per-pair ratios "
+          f"{timings.pair_ratio(a, b):.2f}x), {cpu:.2f}x CPU time")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--graphmae", default=os.environ.get("GRAPHMAE_REPO"),
-                        help="THUDM/GraphMAE checkout, branch pyg (env GRAPHMAE_REPO)")
+    parser = harness.parser(__doc__, GRAPHMAE, unit="epoch", steps=20, warmup=3, threads=1, profile_steps=5)
     parser.add_argument("--cora-root", type=Path, default=DEFAULT_CORA, help="folder holding Cora/raw/ind.cora.*")
-    parser.add_argument("--steps", type=int, default=20, help="timed epochs per implementation")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed epochs per implementation first")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    parser.add_argument("--profile", action="store_true", help="also print per-op profiles of --profile-steps each")
-    parser.add_argument("--profile-steps", type=int, default=5)
-    parser.add_argument("--rows", type=int, default=25, help="ops per profile table")
-    parser.add_argument("--no-check", action="store_true", help="skip the loss/gradient equivalence check")
-    args = parser.parse_args()
-
-    graphmae_path = Path(args.graphmae).resolve() if args.graphmae else None
-    if graphmae_path is None or not (graphmae_path / "graphmae/models/edcoder.py").is_file():
-        print(f"skip: no THUDM/GraphMAE pyg-branch checkout ({args.graphmae or 'none given'}); pass --graphmae PATH "
-              "or set GRAPHMAE_REPO (git clone -b pyg https://github.com/THUDM/GraphMAE)")
-        return
+    args, graphmae_path = harness.parse_args(parser, GRAPHMAE)
     if not (args.cora_root / "Cora/raw/ind.cora.graph").is_file():
         print(f"skip: no Cora files under {args.cora_root}/Cora/raw/; pass --cora-root")
         return
-    torch.set_num_threads(args.threads)
     from maskssl.build import build_modality, build_model
     from maskssl.config.load import load_config
 
@@ -310,13 +252,14 @@ def main() -> None:
         print(equivalence_check(theirs, ours, modality, tokens))
 
     steps = make_steps(theirs, their_optimizer, ours, modality, config, graph.x, graph.edge_index)
-    for _ in range(args.warmup):
-        for step in steps.values():
-            step()
-    if args.steps > 0:
-        print_times(steps, args.steps, args.warmup)
+    harness.warm_up(steps, args.warmup)
+    if args.steps > 0:  # alternating which goes first
+        print_times(harness.time_steps(steps, args.steps, alternate=True), args.warmup)
     if args.profile:
-        profile(steps, args.profile_steps, args.rows)
+        profile = harness.Profile(steps, args.profile_steps)
+        for name, (averages,) in profile.sessions.items():
+            print(f"\n=== {name}: {args.profile_steps} steps, ops by self CPU time ===")
+            print(averages.table(sort_by="self_cpu_time_total", row_limit=args.rows, max_name_column_width=48))
 
 
 if __name__ == "__main__":

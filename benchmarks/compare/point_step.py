@@ -69,33 +69,33 @@ For ``--recipe point_cmae`` it checks the parameter shapes of the first view's e
 
 from __future__ import annotations
 
-import argparse
 import copy
-import os
-import statistics
 import sys
-import time
 import types
-from collections.abc import Callable
 from pathlib import Path
 
+import harness
 import torch
-from compiled import compile_with_check
-from machine import machine
+from maskssl_side import compile_with_check, copy_weights, maskssl_steps, renamed
 from torch import Tensor, nn
 
+from maskssl.config.run import TrainConfig
+
 REPO = Path(__file__).resolve().parents[2]
+POINT_MAE = harness.Published("Point-MAE", "--point-mae", "POINT_MAE_REPO", "models/Point_MAE.py",
+                              "https://github.com/Pang-Yatian/Point-MAE")
 RECIPES = {"point_mae": "shapenet55_point_mae.yaml", "point_cmae": "shapenet55_point_cmae.yaml"}
+POINT_MAE_NAMES = [  # Point-MAE's parameter / buffer name prefix -> maskssl's (first view's decoder)
+    ("MAE_encoder.encoder.first_conv.", "encoder.group_embed.first."),
+    ("MAE_encoder.encoder.second_conv.", "encoder.group_embed.second."),
+    ("MAE_encoder.", "encoder."), ("mask_token", "decoders.0.mask_token"),
+    ("decoder_pos_embed.", "decoders.0.pos_embed."), ("MAE_decoder.blocks.", "decoders.0.blocks.blocks."),
+    ("MAE_decoder.norm.", "decoders.0.norm."), ("increase_dim.0.", "decoders.0.head."),
+]
 MASKSSL_EXTRA = {"encoder.cls_token", "encoder.cls_pos"}  # the [CLS] token and its position
 
 
 # -- Point-MAE, imported from its checkout with its CUDA ops replaced --------------------------------
-def _module(name: str, **attributes: object) -> types.ModuleType:
-    module = types.ModuleType(name)
-    module.__dict__.update(attributes)
-    return module
-
-
 def import_point_mae(path: Path):
     """Point-MAE's ``models.Point_MAE`` module from the checkout at ``path``, patched (module docstring)."""
     from maskssl_pointcloud.ops import farthest_point_sample, knn, nearest_sq_distance
@@ -126,17 +126,15 @@ def import_point_mae(path: Path):
         def apply(xyz1: Tensor, xyz2: Tensor) -> tuple[Tensor, Tensor]:
             return nearest_sq_distance(xyz1, xyz2, backend="torch"), nearest_sq_distance(xyz2, xyz1, backend="torch")
 
-    utils = _module("pointnet2_ops.pointnet2_utils", furthest_point_sample=furthest_point_sample,
-                    gather_operation=gather_operation)
+    utils = harness.stand_in("pointnet2_ops.pointnet2_utils", furthest_point_sample=furthest_point_sample,
+                             gather_operation=gather_operation)
     sys.modules.update({
-        "pointnet2_ops": _module("pointnet2_ops", pointnet2_utils=utils), "pointnet2_ops.pointnet2_utils": utils,
-        "knn_cuda": _module("knn_cuda", KNN=KNN), "chamfer": _module("chamfer"),
+        "pointnet2_ops": harness.stand_in("pointnet2_ops", pointnet2_utils=utils),
+        "pointnet2_ops.pointnet2_utils": utils,
+        "knn_cuda": harness.stand_in("knn_cuda", KNN=KNN), "chamfer": harness.stand_in("chamfer"),
     })
-    for name, stub in (("termcolor", {"colored": lambda text, *a, **k: text}), ("easydict", {"EasyDict": dict})):
-        try:
-            __import__(name)
-        except ImportError:
-            sys.modules[name] = _module(name, **stub)
+    harness.stub_missing("termcolor", colored=lambda text, *a, **k: text)
+    harness.stub_missing("easydict", EasyDict=dict)
     for name in ("models", "utils", "extensions"):
         if name in sys.modules:
             raise RuntimeError(f"a module named '{name}' is already imported; Point-MAE's would clash with it")
@@ -191,39 +189,17 @@ def build_pair(point_mae: Path, recipe: str, batch_size: int):
     return config, modality, ours, theirs, model_cfg
 
 
-def maskssl_name(name: str) -> str:
-    """Point-MAE's parameter / buffer name -> maskssl's (first view's decoder)."""
-    rename = [
-        ("MAE_encoder.encoder.first_conv.", "encoder.group_embed.first."),
-        ("MAE_encoder.encoder.second_conv.", "encoder.group_embed.second."),
-        ("MAE_encoder.", "encoder."), ("mask_token", "decoders.0.mask_token"),
-        ("decoder_pos_embed.", "decoders.0.pos_embed."), ("MAE_decoder.blocks.", "decoders.0.blocks.blocks."),
-        ("MAE_decoder.norm.", "decoders.0.norm."), ("increase_dim.0.", "decoders.0.head."),
-    ]
-    for old, new in rename:
-        if name.startswith(old):
-            return new + name[len(old):]
-    raise KeyError(name)
-
-
-def copy_weights(theirs: nn.Module, ours: nn.Module) -> None:
+def point_mae_to_maskssl(theirs: nn.Module, ours: nn.Module) -> None:
     """Copy Point-MAE's parameters, BatchNorm buffers and LayerNorm eps into the maskssl model (its 1x1
     convolutions become linear layers). Asserts that every maskssl tensor but the [CLS] token and its
     position (and other views' decoders) has a counterpart of the same shape (size-1 axes aside)."""
-    target = {**dict(ours.named_parameters()), **dict(ours.named_buffers())}
-    copied = set()
-    for name, value in {**dict(theirs.named_parameters()), **dict(theirs.named_buffers())}.items():
-        mine = maskssl_name(name)
-        assert [s for s in value.shape if s != 1] == [s for s in target[mine].shape if s != 1], name
-        with torch.no_grad():
-            target[mine].copy_(value.detach().reshape(target[mine].shape))
-        copied.add(mine)
-    missing = {n for n in set(target) - copied if not n.startswith("decoders.") or n.startswith("decoders.0.")}
+    missing = copy_weights(theirs, ours, POINT_MAE_NAMES)
+    missing = {n for n in missing if not n.startswith("decoders.") or n.startswith("decoders.0.")}
     assert missing == MASKSSL_EXTRA, f"maskssl tensors without a Point-MAE counterpart: {sorted(missing)}"
     modules = dict(ours.named_modules())
     for name, module in theirs.named_modules():
         if isinstance(module, nn.LayerNorm):  # timm 1.0's Block: eps 1e-6; Point-MAE's nn.LayerNorm: 1e-5
-            modules[maskssl_name(name + ".weight").removesuffix(".weight")].eps = module.eps
+            modules[renamed(name + ".weight", POINT_MAE_NAMES).removesuffix(".weight")].eps = module.eps
 
 
 def without_cls(encoder: nn.Module) -> list[torch.utils.hooks.RemovableHandle]:
@@ -236,7 +212,7 @@ def without_cls(encoder: nn.Module) -> list[torch.utils.hooks.RemovableHandle]:
 def equivalence_check(modality, ours: nn.Module, theirs: nn.Module, points: Tensor) -> str:
     """Same weights, clouds and mask, eval mode, [CLS] removed: tokens, loss and gradients of both."""
     ours_c, theirs_c = copy.deepcopy(ours).eval(), copy.deepcopy(theirs).eval()
-    copy_weights(theirs_c, ours_c)
+    point_mae_to_maskssl(theirs_c, ours_c)
     handles = without_cls(ours_c.encoder)
     tokens = modality.tokenize((points, None), torch.device("cpu"))
     out = ours_c(tokens, torch.Generator().manual_seed(0))
@@ -264,124 +240,22 @@ def equivalence_check(modality, ours: nn.Module, theirs: nn.Module, points: Tens
     )
 
 
-def shapes_check(ours: nn.Module, theirs: nn.Module) -> str:
-    """Whether every Point-MAE tensor has a maskssl counterpart of the same shape (first view only)."""
-    copy_weights(theirs, copy.deepcopy(ours))
-    return ("shape check OK: every Point-MAE parameter has a same-shape maskssl counterpart (first view); "
-            f"maskssl adds {sorted(MASKSSL_EXTRA)} and the other views' decoders")
-
-
-# -- the two train steps -----------------------------------------------------------------------------
-def point_mae_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """Point-MAE's AdamW groups (tools/builder.py): no decay for 1-D tensors, biases and '*token*' names."""
+# -- the train steps ---------------------------------------------------------------------------------
+def point_mae_optimizer(model: nn.Module, train: TrainConfig) -> torch.optim.Optimizer:
+    """Point-MAE's AdamW (tools/builder.py): no weight decay for 1-D tensors, biases and '*token*' names."""
     decay, no_decay = [], []
     for name, param in model.named_parameters():
         skip = param.ndim == 1 or name.endswith(".bias") or "token" in name
         (no_decay if skip else decay).append(param)
-    return [{"params": no_decay, "weight_decay": 0.0}, {"params": decay, "weight_decay": weight_decay}]
-
-
-def make_steps(
-    config, modality, ours: nn.Module, theirs: nn.Module, points: Tensor, compiled_ours: Callable | None = None
-) -> tuple[dict[str, Callable[[], None]], dict[str, torch.optim.Optimizer]]:
-    """Per implementation, a closure running one full optimizer step on the clouds points [B, N, 3], and
-    its optimizer; given ``compiled_ours`` (``torch.compile(ours)``), also "maskssl compiled" (same
-    parameters and optimizer as "maskssl")."""
-    from maskssl.engine.optim import build_optimizer, param_groups
-    from maskssl.utils.keyed_random import batch_keys
-
-    cpu, train = torch.device("cpu"), config.train
-    ours_opt = build_optimizer(param_groups(ours, train.weight_decay), train.lr, tuple(train.betas), cpu)
-    theirs_opt = torch.optim.AdamW(point_mae_groups(theirs, train.weight_decay), lr=train.lr,
-                                   betas=tuple(train.betas))
-    generator = torch.Generator().manual_seed(0)
-    ours.train()
-    theirs.train()
-    counter = iter(range(10**9))
-
-    def maskssl_loss(model: Callable) -> Callable[[], Tensor]:
-        def loss() -> Tensor:
-            tokens = modality.tokenize((points, None), cpu)  # as PretrainTask.prepare, with the loop's keys
-            tokens.sample_keys = batch_keys(0, next(counter), 0, 0, 1, len(points), cpu)
-            return model(tokens, generator).loss
-        return loss
-
-    def step(loss_fn: Callable[[], Tensor], optimizer: torch.optim.Optimizer) -> Callable[[], None]:
-        def run() -> None:
-            loss_fn().backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-        return run
-
-    steps = {"Point-MAE": step(lambda: theirs(points), theirs_opt), "maskssl": step(maskssl_loss(ours), ours_opt)}
-    if compiled_ours is not None:
-        steps["maskssl compiled"] = step(maskssl_loss(compiled_ours), ours_opt)
-    return steps, {"Point-MAE": theirs_opt, "maskssl": ours_opt}
-
-
-def timed(step: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    step()
-    return time.perf_counter() - start
-
-
-def profile(steps: dict[str, Callable], num_steps: int, rows: int) -> None:
-    """torch.profiler (CPU) over ``num_steps`` steps of each: top ``rows`` ops by self CPU time per step."""
-    from torch.profiler import ProfilerActivity, profile as torch_profile
-
-    for name, step in steps.items():
-        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
-            for _ in range(num_steps):
-                step()
-        events = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
-        total = sum(e.self_cpu_time_total for e in events)
-        print(f"\n=== {name}: top {rows} ops by self CPU time, ms per step (mean of {num_steps}) ===")
-        print(f"{'op':<52} {'self ms':>9} {'self %':>7} {'total ms':>9} {'calls':>7}")
-        for e in events[:rows]:
-            print(f"{e.key[:52]:<52} {e.self_cpu_time_total / 1e3 / num_steps:>9.1f} "
-                  f"{100 * e.self_cpu_time_total / total:>6.1f}% {e.cpu_time_total / 1e3 / num_steps:>9.1f} "
-                  f"{e.count / num_steps:>7.0f}")
-        print(f"{'self CPU total':<52} {total / 1e3 / num_steps:>9.1f}")
-
-
-def print_times(seconds: dict[str, list[float]], batch_size: int, warmup: int) -> None:
-    median = {name: statistics.median(s) for name, s in seconds.items()}
-    print(f"\n{len(seconds['maskssl'])} interleaved steps each after {warmup} warm-up steps each; {machine()}")
-    header = f"{'implementation':<16} {'clouds/s':>9} {'ms/step':>9} {'min ms':>8} {'max ms':>8}"
-    print(header + "\n" + "-" * len(header))
-    for name, s in seconds.items():
-        print(f"{name:<16} {batch_size / median[name]:>9.2f} {1e3 * median[name]:>9.0f} {1e3 * min(s):>8.0f} "
-              f"{1e3 * max(s):>8.0f}")
-    for name in (n for n in seconds if n != "Point-MAE"):
-        pair = statistics.median(a / b for a, b in zip(seconds["Point-MAE"], seconds[name]))
-        print(f"ratio {name} / Point-MAE clouds/s: {median['Point-MAE'] / median[name]:.2f}x "
-              f"(median of per-pair ratios {pair:.2f}x)")
+    groups = [{"params": no_decay, "weight_decay": 0.0}, {"params": decay, "weight_decay": train.weight_decay}]
+    return torch.optim.AdamW(groups, lr=train.lr, betas=tuple(train.betas))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--point-mae", default=os.environ.get("POINT_MAE_REPO"),
-                        help="Pang-Yatian/Point-MAE checkout (env POINT_MAE_REPO)")
+    parser = harness.parser(__doc__, POINT_MAE, unit="step", steps=6, warmup=1, threads=torch.get_num_threads(),
+                            profile_steps=2, batch_size=32, compile=True)
     parser.add_argument("--recipe", choices=sorted(RECIPES), default="point_mae")
-    parser.add_argument("--steps", type=int, default=6, help="timed steps per implementation")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed steps per implementation first")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
-    parser.add_argument("--profile", action="store_true", help="then profile --profile-steps steps of each")
-    parser.add_argument("--profile-steps", type=int, default=2)
-    parser.add_argument("--rows", type=int, default=25, help="ops per profile table")
-    parser.add_argument("--no-check", action="store_true", help="skip the equivalence check")
-    parser.add_argument("--compile", action="store_true", help="also time maskssl's model under torch.compile "
-                        "(train.compile=true), interleaved; Point-MAE stays eager, as published")
-    args = parser.parse_args()
-
-    if not args.point_mae or not (Path(args.point_mae) / "models/Point_MAE.py").is_file():
-        print(f"skip: no Point-MAE checkout ({args.point_mae or 'none given'}); pass --point-mae PATH or set "
-              "POINT_MAE_REPO to a directory holding models/Point_MAE.py "
-              "(git clone https://github.com/Pang-Yatian/Point-MAE)")
-        return
-    torch.set_num_threads(args.threads)
-    path = Path(args.point_mae).resolve()
+    args, path = harness.parse_args(parser, POINT_MAE)
     config, modality, ours, theirs, model_cfg = build_pair(path, args.recipe, args.batch_size)
     import timm
 
@@ -394,27 +268,25 @@ def main() -> None:
     points = torch.randn(args.batch_size, modality.data.num_points, 3, generator=torch.Generator().manual_seed(0))
     if not args.no_check and config.views == 1:
         print(equivalence_check(modality, ours, theirs, points[: min(8, args.batch_size)]))
-    elif not args.no_check:
-        print(shapes_check(ours, theirs))
-    compiled_ours = None
-    if args.compile:
-        compiled_ours, report = compile_with_check(ours, modality.tokenize((points, None), torch.device("cpu")))
-        print(report)
-    steps, optimizers = make_steps(config, modality, ours, theirs, points, compiled_ours)
-    for name, opt in optimizers.items():
-        print(f"optimizer {name}: {type(opt).__name__} fused {opt.defaults['fused']} groups (tensors, weight decay) "
-              f"{[(len(g['params']), g['weight_decay']) for g in opt.param_groups]}")
-    for _ in range(args.warmup):
-        for step in steps.values():
-            step()
+    elif not args.no_check:  # Point-MAE's tensors have same-shape counterparts (first view)?
+        point_mae_to_maskssl(theirs, copy.deepcopy(ours))
+        print("shape check OK: every Point-MAE parameter has a same-shape maskssl counterpart (first view); "
+              f"maskssl adds {sorted(MASKSSL_EXTRA)} and the other views' decoders")
+    compiled = (compile_with_check(ours, modality.tokenize((points, None), torch.device("cpu")))
+                if args.compile else None)
+    theirs_opt = point_mae_optimizer(theirs.train(), config.train)
+    ours_steps, ours_opt = maskssl_steps(ours, compiled, modality, (points, None), config.train)
+    steps = {"Point-MAE": harness.train_step(lambda: theirs(points), theirs_opt), **ours_steps}
+    harness.print_optimizers({"Point-MAE": theirs_opt, "maskssl": ours_opt})
+    harness.warm_up(steps, args.warmup)
     if args.steps > 0:
-        seconds: dict[str, list[float]] = {name: [] for name in steps}
-        for _ in range(args.steps):
-            for name, step in steps.items():
-                seconds[name].append(timed(step))
-        print_times(seconds, args.batch_size, args.warmup)
+        timings = harness.time_steps(steps, args.steps)
+        harness.print_times(timings, args.warmup, args.batch_size, "clouds", rate=".2f", ms=".0f")
+        for name in (n for n in steps if n != "Point-MAE"):
+            print(f"ratio {name} / Point-MAE clouds/s: {timings.median('Point-MAE') / timings.median(name):.2f}x "
+                  f"(median of per-pair ratios {timings.pair_ratio('Point-MAE', name):.2f}x)")
     if args.profile:
-        profile(steps, args.profile_steps, args.rows)
+        harness.Profile(steps, args.profile_steps).print_top(args.rows)
 
 
 if __name__ == "__main__":
