@@ -114,3 +114,8 @@ def test_an_output_name_too_long_for_the_file_system_is_a_usage_error(
     lines = capsys.readouterr().err.strip().splitlines()
     assert exit_.value.code == 2 and len(lines) == 1, lines
     assert "argument --out: 'xxxxxxxxxxxxxxxxxxxxxxxx...' is 300 bytes long, more than the 255" in lines[0]
+
+
+def test_config_show_runs_the_maskers_and_regularizers_option_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    line = cli_error(capsys, "config", "show", "--modality", "toy", "masker.ratio=1.5")
+    assert "ratio" in line and "1.5" in line
