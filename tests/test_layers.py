@@ -22,7 +22,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 CORE = REPO / "maskssl"
-PLUGINS = sorted((REPO / "plugins").glob("*/maskssl_*"))
+PLUGINS = sorted(path.parent for path in (REPO / "plugins").glob("*/maskssl_*/__init__.py"))  # not *.egg-info
 
 LAYERS: list[tuple[str, ...]] = [
     ("maskssl.errors",),
