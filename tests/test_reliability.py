@@ -10,9 +10,9 @@ from typing import IO
 import pytest
 import torch
 
+from maskssl.checkpoints import io as checkpoint
 from maskssl.checkpoints.io import list_checkpoints, load_checkpoint, save_checkpoint
 from maskssl.cli import main
-from maskssl.engine import checkpoint
 from maskssl.engine.metrics import MetricsLog
 from maskssl.errors import WriteError
 from maskssl.utils.files import write_text_atomic
