@@ -13,6 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 TOY = str(REPO / "tests" / "toy.py")
 
+pytestmark = [pytest.mark.slow, pytest.mark.integration]  # every test runs `python -m maskssl` or torchrun
+
 
 def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(

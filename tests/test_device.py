@@ -45,6 +45,7 @@ def test_bf16_autocast_trains_on_cpu(tmp_path: Path) -> None:
     assert result.step == 6 and all(torch.isfinite(torch.tensor(r["loss"])) for r in records)
 
 
+@pytest.mark.slow
 def test_compiled_model_gives_the_eager_losses(tmp_path: Path) -> None:
     overrides = ["train.max_steps=3", "regularizers.uniformity.weight=0.1"]
     train(load_config("toy", None, overrides), tmp_path / "eager", progress=False)

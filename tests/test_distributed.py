@@ -164,6 +164,8 @@ def reference() -> dict:
     }
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_init_distributed_and_rank_helpers(ddp_results: list[dict]) -> None:
     for r, result in enumerate(ddp_results):
         assert result["info"] == DistInfo(rank=r, world_size=WORLD, local_rank=r)
@@ -171,17 +173,23 @@ def test_init_distributed_and_rank_helpers(ddp_results: list[dict]) -> None:
         assert result["rank"] == r and result["world"] == WORLD
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_gather_concatenates_in_rank_order(ddp_results: list[dict]) -> None:
     expected = torch.cat([torch.full((LOCAL_BATCH, 2), float(r), dtype=torch.float64) for r in range(WORLD)])
     for result in ddp_results:
         assert torch.equal(result["gathered"], expected)
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_gather_rejects_unequal_batch_sizes(ddp_results: list[dict]) -> None:
     for result in ddp_results:
         assert "equal batch sizes" in result["unequal_error"] and "[1, 2]" in result["unequal_error"]
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_two_processes_match_one_process_with_the_whole_batch(ddp_results: list[dict], reference: dict) -> None:
     exact = [r["exact"] for r in ddp_results]
     for result in exact:  # the regularizer sees the global batch on every rank
@@ -193,6 +201,8 @@ def test_two_processes_match_one_process_with_the_whole_batch(ddp_results: list[
             assert torch.allclose(result["grads"][name], grad, rtol=1e-10, atol=1e-12), name
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_local_slice_gather_scales_the_regularizer_gradient_by_one_over_world_size(
     ddp_results: list[dict], reference: dict
 ) -> None:

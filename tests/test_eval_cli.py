@@ -20,6 +20,8 @@ def toy_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_eval_prints_probes_and_writes_report_and_spectrum(toy_run: Path) -> None:
     result = run("eval", str(toy_run), "--import", TOY, "--probe-epochs", "20", "--knn-k", "5")
     assert result.returncode == 0, result.stderr
@@ -35,6 +37,8 @@ def test_eval_prints_probes_and_writes_report_and_spectrum(toy_run: Path) -> Non
     assert (toy_run / "spectrum.png").read_bytes()[:8] == PNG
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_eval_random_init_writes_its_own_report(toy_run: Path) -> None:
     result = run("eval", str(toy_run), "--import", TOY, "--random-init", "--probe-epochs", "5")
     assert result.returncode == 0, result.stderr
@@ -43,6 +47,8 @@ def test_eval_random_init_writes_its_own_report(toy_run: Path) -> None:
     assert (toy_run / "spectrum_random_init.png").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_eval_of_a_checkpoint_file(toy_run: Path) -> None:
     checkpoint = sorted((toy_run / "checkpoints").glob("step_*.pt"))[0]
     result = run("eval", str(checkpoint), "--import", TOY, "--probe-epochs", "5")
@@ -50,10 +56,14 @@ def test_eval_of_a_checkpoint_file(toy_run: Path) -> None:
     assert json.loads((toy_run / "eval.json").read_text())["step"] == int(checkpoint.stem.split("_")[1])
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_eval_of_a_missing_run_is_a_one_line_error(tmp_path: Path) -> None:
     assert "neither a run directory nor a checkpoint" in one_line_error(run("eval", str(tmp_path / "nope")))
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_sweep_trains_and_evaluates_each_ratio(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
     result = run(
@@ -68,6 +78,8 @@ def test_sweep_trains_and_evaluates_each_ratio(tmp_path: Path) -> None:
     assert all(r["separation"] is None for r in rows)  # views masked at each run's own ratio: not comparable
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_label_free_selection_masks_every_runs_views_at_one_ratio_and_picks_the_largest_separation(
     tmp_path: Path,
 ) -> None:
@@ -106,11 +118,15 @@ def test_a_choice_whose_features_look_partly_collapsed_is_warned_about_but_kept(
     assert choose_label_free([{k: v for k, v in r.items() if k != "effective_rank"} for r in rows])["warning"] is None
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_sweep_rejects_bad_ratios(tmp_path: Path) -> None:
     line = one_line_error(run("sweep", "--modality", "toy", "--ratios", "0.5,1.2", "--out", str(tmp_path)))
     assert "mask ratios must be in (0, 1)" in line
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_export_writes_safetensors_that_load_back_into_the_encoder(toy_run: Path, tmp_path: Path) -> None:
     import torch
 
@@ -129,6 +145,8 @@ def test_export_writes_safetensors_that_load_back_into_the_encoder(toy_run: Path
         assert torch.equal(encoder.state_dict()[name], tensor), name
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_eval_prints_its_table_before_writing_and_says_where_it_could_not_write(toy_run: Path, tmp_path: Path) -> None:
     import shutil
 
@@ -146,6 +164,8 @@ def test_eval_prints_its_table_before_writing_and_says_where_it_could_not_write(
     assert json.loads((tmp_path / "reports" / "eval.json").read_text())["step"] == 32
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_checkpoint_of_another_model_inside_a_run_is_refused(toy_run: Path, tmp_path: Path) -> None:
     import shutil
 
@@ -160,6 +180,8 @@ def test_a_checkpoint_of_another_model_inside_a_run_is_refused(toy_run: Path, tm
     assert "is a 'toy' checkpoint, but its run's" in line and "is 'image': it belongs to another run" in line
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_eval_settings_come_from_the_run_and_eval_overrides_change_them(toy_run: Path, tmp_path: Path) -> None:
     result = run("eval", str(toy_run), "--import", TOY, "--out", str(tmp_path), "eval.knn.k=3", "eval.probe.epochs=2",
                  "eval.probe.weight_decay=0.001")

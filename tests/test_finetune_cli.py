@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.test_cli import TOY, one_line_error, run
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]  # every test runs `python -m maskssl` or torchrun
 
 
 def test_finetune_prints_a_table_resumes_and_refuses_changes(tmp_path: Path) -> None:

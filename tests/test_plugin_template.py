@@ -25,6 +25,8 @@ COMPONENTS = {
     ("masker", "checkerboard"), ("modality", "signal"), ("encoder", "signal_transformer"), ("decoder", "signal_mixer"),
 }  # fmt: skip
 
+pytestmark = [pytest.mark.slow, pytest.mark.integration]  # pip-installs the template, then runs maskssl and pytest
+
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -35,6 +35,8 @@ def last_error_line(result: subprocess.CompletedProcess) -> str:
     return line
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_resume_without_import_repeats_it_and_refuses_changed_or_missing_code(tmp_path: Path) -> None:
     masks = tmp_path / "mymasks.py"
     masks.write_text(USER_RANDOM)

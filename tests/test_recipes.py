@@ -45,6 +45,8 @@ def test_config_list_prints_each_recipe_with_its_description(capsys: pytest.Capt
     assert "image/digits_umae" in out and "U-MAE (MAE + uniformity" in out and "pointcloud/finetune/modelnet40" in out
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 @pytest.mark.parametrize("modality", sorted(PLUGINS))
 def test_the_wheel_carries_the_recipes_and_they_resolve_by_name_from_it(modality: str, tmp_path: Path) -> None:
     source = tmp_path / "source"

@@ -75,6 +75,8 @@ def grid_tokens(batch: int = 3, side: int = 4) -> Tokens:
 # ---- entry points from the installed distribution -----------------------------------------------------------
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_listing_finds_the_plugin_without_importing_it(plugin: Path) -> None:
     _forget_plugin_modules()
     names = list_names("masker")
@@ -88,6 +90,8 @@ def test_listing_finds_the_plugin_without_importing_it(plugin: Path) -> None:
     assert "stripes" not in list_names("encoder")  # groups are per kind
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_plugin_masker_is_created_and_works(plugin: Path) -> None:
     masker = create("masker", {"name": "stripes", "ratio": 0.5, "width": 2})
     assert type(masker).__module__ == "maskssl_testplugin.maskers" and isinstance(masker, Masker)
@@ -99,6 +103,8 @@ def test_plugin_masker_is_created_and_works(plugin: Path) -> None:
     assert torch.equal(mask, masker(tokens, torch.Generator().manual_seed(0)))
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_broken_plugin_fails_only_when_asked_for(plugin: Path) -> None:
     _forget_plugin_modules()
     assert "broken" in list_names("masker")  # listing still works
@@ -114,6 +120,8 @@ def test_broken_plugin_fails_only_when_asked_for(plugin: Path) -> None:
         create("masker", {"name": "broken", "ratio": 0.5})
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_unknown_name_lists_installed_and_suggests_nearest(plugin: Path) -> None:
     with pytest.raises(UnknownComponentError) as info:
         get("masker", "strips")
@@ -163,6 +171,8 @@ def test_local_registration_is_usable_through_create(local_names: list) -> None:
     unregister("masker", "test-every-other")  # unregistering twice is harmless
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_local_registration_overrides_entry_point_with_warning(plugin: Path, local_names: list) -> None:
     class LocalStripes(RandomMasker):
         pass

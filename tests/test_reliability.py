@@ -153,6 +153,8 @@ def test_non_finite_and_out_of_range_numbers_are_config_errors(
     assert not (tmp_path / "r").exists()
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_an_error_on_rank_0_alone_ends_every_torchrun_rank_with_the_same_line(tmp_path: Path) -> None:
     """The run-directory check runs on rank 0 only; rank 1 must not be left in a barrier (a gloo traceback)."""
     import subprocess

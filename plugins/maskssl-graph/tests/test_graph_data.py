@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,25 +14,14 @@ from maskssl.errors import DataError
 from maskssl_graph import GraphModality, load_node_graph, load_tu, row_normalize, stochastic_block_graph
 from maskssl_graph.modality import GraphDataConfig, GraphModelConfig
 
-REPO = Path(__file__).resolve().parents[3]
-SHARED_DATA = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data"))
-
-
-def require_shared(relative: str) -> Path:
-    """The shared folder holding ``relative``; skip when absent unless MASKSSL_REQUIRE_DATA=1 demands it."""
-    if (SHARED_DATA / relative).exists():
-        return SHARED_DATA
-    message = f"shared graph data {relative} not found under {SHARED_DATA} (set MASKSSL_SHARED_DATA to shared/data)"
-    if os.environ.get("MASKSSL_REQUIRE_DATA") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 # -- shared real data ------------------------------------------------------------------------------
 
 
-def test_cora_from_shared_raw_files_without_writing_there() -> None:
-    root = require_shared("planetoid/Cora/raw/ind.cora.x") / "planetoid"
+def test_cora_from_shared_raw_files_without_writing_there(
+    shared_data: Path, require_shared_data: Callable[[str], Path]
+) -> None:
+    require_shared_data("planetoid/Cora/raw/ind.cora.x")
+    root = shared_data / "planetoid"
     before = sorted(p.name for p in (root / "Cora").iterdir())
     graph = load_node_graph("cora", str(root))
     assert graph.x.shape == (2708, 1433) and graph.y.shape == (2708,) and int(graph.y.max()) == 6
@@ -43,8 +32,9 @@ def test_cora_from_shared_raw_files_without_writing_there() -> None:
     assert sorted(p.name for p in (root / "Cora").iterdir()) == before  # no processed/ next to raw/
 
 
-def test_mutag_from_shared_raw_files() -> None:
-    root = require_shared("TUDataset/MUTAG/raw/MUTAG_A.txt") / "TUDataset"
+def test_mutag_from_shared_raw_files(shared_data: Path, require_shared_data: Callable[[str], Path]) -> None:
+    require_shared_data("TUDataset/MUTAG/raw/MUTAG_A.txt")
+    root = shared_data / "TUDataset"
     graphs = load_tu("MUTAG", str(root))
     assert len(graphs) == 188 and graphs[0].x.shape[1] == 7  # one-hot node labels
     assert torch.equal(graphs[0].x.sum(dim=1), torch.ones(graphs[0].num_nodes))

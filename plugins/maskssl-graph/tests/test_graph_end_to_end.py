@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 from graph_files import path, star, write_tu
 
@@ -20,6 +21,7 @@ def losses(run: Path) -> list[float]:
     return [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_node_task_learns_and_evaluates_with_graphmae_protocol(tmp_path: Path) -> None:
     config = load_config("graph", overrides=[*SMALL_GAT, "train.epochs=100", "train.lr=0.01"])
     result = train(config, tmp_path / "run", progress=False)

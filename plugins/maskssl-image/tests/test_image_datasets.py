@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import gzip
-import os
 import pickle
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,21 +14,6 @@ import torch
 
 from maskssl.errors import DataError
 from maskssl_image import ImageDataConfig, ImageModality, ImageModelConfig, build_image_dataset, read_idx
-
-REPO = Path(__file__).resolve().parents[3]
-SHARED_DATA = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data"))
-MNIST_RAW = SHARED_DATA / "images" / "MNIST" / "raw"
-
-
-def require_mnist() -> None:
-    """Skip when the shared MNIST files are absent, unless MASKSSL_REQUIRE_DATA=1 demands them."""
-    if (MNIST_RAW / "t10k-images-idx3-ubyte.gz").is_file():
-        return
-    message = f"shared MNIST not found at {MNIST_RAW} (set MASKSSL_SHARED_DATA to the shared/data folder)"
-    if os.environ.get("MASKSSL_REQUIRE_DATA") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
-
 
 # -- datasets ------------------------------------------------------------------------------------
 
@@ -45,9 +30,9 @@ def test_digits_dataset() -> None:
     assert len(build_image_dataset("digits", "test", limit=10)) == 10
 
 
-def test_mnist_from_shared_data() -> None:
-    require_mnist()
-    for root in (SHARED_DATA / "images", MNIST_RAW):
+def test_mnist_from_shared_data(shared_data: Path, require_shared_data: Callable[[str], Path]) -> None:
+    mnist_raw = require_shared_data("images/MNIST/raw/t10k-images-idx3-ubyte.gz").parent
+    for root in (shared_data / "images", mnist_raw):
         modality = ImageModality(ImageDataConfig(dataset="mnist", root=str(root)), ImageModelConfig(patch_size=4))
         # no train-* files: "train" is t10k's first 8000 images, "test" its last 2000
         dataset = modality.build_dataset("train")

@@ -114,6 +114,8 @@ def toy_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_non_image_run_refuses_the_timm_format(toy_run: Path, tmp_path: Path) -> None:
     with pytest.raises(MaskSSLError, match="--format timm exports ViT image encoders.*toy_mlp.*use --format maskssl"):
         export_encoder(toy_run, tmp_path / "x.safetensors", format="timm")
@@ -123,6 +125,8 @@ def test_a_non_image_run_refuses_the_timm_format(toy_run: Path, tmp_path: Path) 
     assert "use --format maskssl" in line.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_cli_exports_timm_and_says_how_to_load_it(image_run: Path, tmp_path: Path) -> None:
     result = _maskssl("export", str(image_run), "--format", "timm", "--out", str(tmp_path / "vit"))
     assert result.returncode == 0, result.stderr

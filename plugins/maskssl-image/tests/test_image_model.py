@@ -217,6 +217,7 @@ def test_masked_autoencoder_forward_backward() -> None:
     assert encoder.cls_token.grad is not None and decoders[0].mask_token.grad is not None
 
 
+@pytest.mark.slow
 def test_loss_falls_on_digits() -> None:
     torch.manual_seed(0)
     modality = digits_modality()

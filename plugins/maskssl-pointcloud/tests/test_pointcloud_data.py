@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -13,20 +13,6 @@ from maskssl.config.run import from_mapping
 from maskssl.errors import ConfigError, DataError
 from maskssl_pointcloud.config import PointDataConfig
 from maskssl_pointcloud.data import SHAPES, ProceduralShapes, build_point_dataset
-
-REPO = Path(__file__).resolve().parents[3]
-SHARED_DATA = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data"))
-MODELNET_SUBSET = SHARED_DATA / "pointclouds" / "modelnet40_resampled_subset_1024.npz"
-
-
-def require_shared_subset() -> Path:
-    """The shared ModelNet40 subset; skip when absent, unless MASKSSL_REQUIRE_DATA=1 demands it."""
-    if not MODELNET_SUBSET.is_file():
-        message = f"shared ModelNet40 subset not found at {MODELNET_SUBSET} (set MASKSSL_SHARED_DATA to shared/data)"
-        if os.environ.get("MASKSSL_REQUIRE_DATA") == "1":
-            pytest.fail(message)
-        pytest.skip(message)
-    return MODELNET_SUBSET
 
 
 def data(**values: object) -> PointDataConfig:
@@ -180,8 +166,8 @@ def test_limit_keeps_the_first_clouds() -> None:
 # -- the shared ModelNet40 subset ---------------------------------------------------------------------------------
 
 
-def test_shared_modelnet40_subset_loads_with_airplane_person_rest() -> None:
-    path = require_shared_subset()
+def test_shared_modelnet40_subset_loads_with_airplane_person_rest(require_shared_data: Callable[[str], Path]) -> None:
+    path = require_shared_data("pointclouds/modelnet40_resampled_subset_1024.npz")
     config = data(dataset="npz", root=str(path), num_points=1024, classes=["airplane", "person"])
     train, test = build_point_dataset(config, "train"), build_point_dataset(config, "test")
     assert (len(train), len(test)) == (831, 148)

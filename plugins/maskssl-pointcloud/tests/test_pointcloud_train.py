@@ -41,6 +41,7 @@ def losses(run: Path) -> list[dict[str, float]]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("recipe", "terms"),
     [("point_cmae.yaml", {"reconstruction", "comask"}), ("point_mae.yaml", {"reconstruction"})],
