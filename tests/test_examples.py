@@ -8,6 +8,7 @@ import re
 import struct
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,18 +54,7 @@ def test_image_default_recipe_trains_through_the_cli(tmp_path: Path) -> None:
 
 # -- the numbered gallery examples (02-06), each in its --fast mode ------------------------------------
 
-SHARED_DATA = Path(os.environ.get("MASKSSL_SHARED_DATA", REPO.parent / "shared" / "data"))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def require_shared(relative: str) -> None:
-    """Skip when a shared dataset file is absent, unless MASKSSL_REQUIRE_DATA=1 demands it."""
-    if (SHARED_DATA / relative).is_file():
-        return
-    message = f"shared data {relative} not found under {SHARED_DATA} (set MASKSSL_SHARED_DATA to shared/data)"
-    if os.environ.get("MASKSSL_REQUIRE_DATA") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def run_example(script: str, tmp_path: Path, *extra: str) -> str:
@@ -103,8 +93,8 @@ def test_image_reconstructions_on_digits(tmp_path: Path) -> None:
     assert_png(png)
 
 
-def test_image_reconstructions_on_shared_mnist(tmp_path: Path) -> None:
-    require_shared("images/MNIST/raw/t10k-images-idx3-ubyte.gz")
+def test_image_reconstructions_on_shared_mnist(tmp_path: Path, require_shared_data: Callable[[str], Path]) -> None:
+    require_shared_data("images/MNIST/raw/t10k-images-idx3-ubyte.gz")
     stdout = run_example("03_image_reconstructions.py", tmp_path, "--dataset", "mnist")
     assert "mnist: 4 steps, 37 of 49 patches hidden" in stdout
     assert_png(tmp_path / "out" / "image_reconstructions.png")
@@ -118,8 +108,8 @@ def test_pointcloud_reconstruction(tmp_path: Path) -> None:
     assert_png(tmp_path / "out" / "pointcloud_reconstruction.png")
 
 
-def test_graphmae_cora_embedding(tmp_path: Path) -> None:
-    require_shared("planetoid/Cora/raw/ind.cora.x")
+def test_graphmae_cora_embedding(tmp_path: Path, require_shared_data: Callable[[str], Path]) -> None:
+    require_shared_data("planetoid/Cora/raw/ind.cora.x")
     stdout = run_example("05_graphmae_cora_embedding.py", tmp_path)
     for name in ("random init", "GraphMAE, 3 epochs"):
         line = rf"^{name} +logreg test accuracy ([\d.]+) ± [\d.]+% \(val [\d.]+%\), effective rank"

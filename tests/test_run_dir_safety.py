@@ -38,6 +38,8 @@ def holder(tmp_path: Path):
     process.wait()
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_a_second_writer_is_refused_while_the_first_holds_the_run_directory(
     tmp_path: Path, holder: subprocess.Popen, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -49,6 +51,8 @@ def test_a_second_writer_is_refused_while_the_first_holds_the_run_directory(
     assert not (tmp_path / "run" / "config.yaml").exists()  # the refused run wrote nothing
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_the_lock_does_not_outlive_a_killed_run(tmp_path: Path, holder: subprocess.Popen) -> None:
     holder.send_signal(signal.SIGKILL)
     holder.wait()
@@ -82,6 +86,7 @@ def test_overwrite_removes_the_old_runs_files_and_nothing_else(tmp_path: Path) -
     assert (out / "tensorboard" / "my_plot.png").read_text() == "mine" and (out / "README.txt").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_a_sweep_is_not_replaced_unless_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "sweep"
     sweep = ["sweep", "--modality", "toy", "--ratios", "0.5", "--out", str(out), "--probe-epochs", "2",
