@@ -228,7 +228,7 @@ def test_load_yaml_malformed_names_file_and_line(tmp_path: Path) -> None:
 def test_load_yaml_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"config file '.*nope\.yaml' does not exist"):
         load_yaml(tmp_path / "nope.yaml")
-    with pytest.raises(ConfigError, match="does not exist"):  # a directory is not a recipe
+    with pytest.raises(ConfigError, match="is a directory; pass a YAML file in it"):  # a directory is not a recipe
         load_yaml(tmp_path)
 
 

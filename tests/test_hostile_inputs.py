@@ -17,19 +17,19 @@ from tests.toy import ToyModality
 
 
 class _Unreadable(Dataset):
-    """The toy samples, with sample 3 unreadable while ``broken`` (a truncated file, in a real data set)."""
+    """The toy samples, those in ``unreadable`` failing while ``broken`` (truncated files, in a real data set)."""
 
     broken = True
 
-    def __init__(self, samples: TensorDataset) -> None:
-        self.samples = samples
+    def __init__(self, samples: TensorDataset, unreadable: range | frozenset[int] = frozenset({3})) -> None:
+        self.samples, self.unreadable = samples, unreadable
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
-        if index == 3 and _Unreadable.broken:
-            raise DataError("cannot read sample 3 (truncated); replace or remove its file")
+        if _Unreadable.broken and index in self.unreadable:
+            raise DataError(f"cannot read sample {index} (truncated); replace or remove its file")
         return self.samples[index]
 
 
@@ -119,3 +119,33 @@ def test_an_output_name_too_long_for_the_file_system_is_a_usage_error(
 def test_config_show_runs_the_maskers_and_regularizers_option_checks(capsys: pytest.CaptureFixture[str]) -> None:
     line = cli_error(capsys, "config", "show", "--modality", "toy", "masker.ratio=1.5")
     assert "ratio" in line and "1.5" in line
+
+
+def test_a_fine_tuning_recipe_of_another_modality_is_named_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "pre"
+    assert main(["train", "--modality", "toy", "--out", str(run), "train.max_steps=1", "--no-progress"]) == 0
+    capsys.readouterr()
+    line = cli_error(capsys, "finetune", str(run), "--config", "graph/finetune/tu", "--out", str(tmp_path / "ft"))
+    assert "graph/finetune/tu is a fine-tuning recipe for the graph modality, but" in line and "a toy run" in line
+
+
+def test_skipping_unreadable_samples_when_every_sample_is_unreadable_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    @register_modality("toy_all_unreadable")
+    class AllUnreadable(ToyModality):
+        name = "toy_all_unreadable"
+
+        def build_dataset(self, split: str) -> Dataset:
+            samples = super().build_dataset(split)
+            return _Unreadable(samples, unreadable=range(len(samples)))
+
+    try:
+        line = cli_error(capsys, "train", "--modality", "toy_all_unreadable", "--out", str(tmp_path / "r"),
+                         "train.on_unreadable=skip")
+        assert "every one of the 64 samples of the train split is unreadable (sample 0: DataError: cannot read" in line
+        assert "batch" not in line
+    finally:
+        unregister("modality", "toy_all_unreadable")

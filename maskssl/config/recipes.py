@@ -52,6 +52,14 @@ def resolve_recipe(spec: str | Path) -> Path:
     )
 
 
+def recipe_modality(path: Path) -> str | None:
+    """The modality whose plugin ships the recipe file ``path`` (None for a file of the user's)."""
+    for name, recipe in installed_recipes().items():
+        if recipe.resolve() == path.resolve():
+            return name.split("/")[0]
+    return None
+
+
 def description(path: Path) -> str:
     """The recipe's first comment line (its one-line description), without the '#'."""
     for line in path.read_text(encoding="utf-8").splitlines():

@@ -13,6 +13,8 @@ from typing import Any, cast
 
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from maskssl.errors import DataError
+
 
 @dataclass
 class SplitScan:
@@ -56,6 +58,12 @@ def without_unreadable(dataset: Dataset, split: str, workers: int, report: bool)
     result = scan(dataset, split, workers)
     if not result.failures:
         return dataset
+    if len(result.failures) == result.samples:
+        index, error = result.failures[0]
+        raise DataError(
+            f"every one of the {result.samples} samples of the {split} split is unreadable (sample {index}: "
+            f"{error}), nothing is left to train on; check data.root and the files in it (maskssl data check)"
+        )
     if report:
         print(f"maskssl: skipping {len(result.failures)} unreadable samples of the {split} split "
               f"(train.on_unreadable=skip):\n{format_scan(result, shown=5)}", file=sys.stderr, flush=True)

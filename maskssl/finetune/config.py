@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from maskssl import registry
 from maskssl.checkpoints.sources import PretrainedSource
 from maskssl.config.load import recipe_values
+from maskssl.config.recipes import recipe_modality, resolve_recipe
 from maskssl.config.run import TrainConfig, check_train, from_mapping, parse_overrides
 from maskssl.config.yaml_files import deep_merge, load_yaml
 from maskssl.errors import ConfigError
@@ -109,6 +110,13 @@ def load_finetune_config(
     """Resolve a fine-tuning run's config from PRETRAINED, an optional YAML recipe and ``key=value`` overrides."""
     source = PretrainedSource.open(pretrained)
     file_values = load_yaml(config_path) if config_path is not None else {}
+    if config_path is not None:
+        recipe_for = file_values.get("modality") or recipe_modality(resolve_recipe(config_path))
+        if recipe_for is not None and recipe_for != source.config["modality"]:
+            raise ConfigError(
+                f"{config_path} is a fine-tuning recipe for the {recipe_for} modality, but {pretrained} is a "
+                f"{source.config['modality']} run: choose a {source.config['modality']} recipe (maskssl config list)"
+            )
     return resolve_finetune_config(source, file_values, parse_overrides(list(overrides or [])))
 
 
