@@ -62,6 +62,7 @@ def test_installed_regularizer_conforms(name: str) -> None:
     check_regularizer(name)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", installed("modality"))
 def test_installed_modality_conforms(name: str) -> None:
     case = check_modality(name, TINY.get(name, []))

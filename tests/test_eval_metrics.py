@@ -141,6 +141,7 @@ def test_knn_num_classes_beyond_training_labels() -> None:
 # linear probe
 
 
+@pytest.mark.slow
 def test_linear_probe_separates_clusters_and_is_near_chance_on_random_labels() -> None:
     train_x, train_y = clusters(600, num_classes=5, seed=0)
     test_x, test_y = clusters(500, num_classes=5, seed=1)

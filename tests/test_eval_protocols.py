@@ -19,6 +19,7 @@ def clusters(n: int, num_classes: int = 3, dim: int = 8, seed: int = 0, noise: f
     return FeatureSet(centres[labels] + noise * torch.randn(n, dim, generator=g), labels)
 
 
+@pytest.mark.slow
 def test_logistic_regression_separates_clusters_and_is_chance_on_random_labels() -> None:
     train, val, test = clusters(60, seed=1), clusters(60, seed=1), clusters(90, seed=1)
     result = logistic_regression(train, val, test, epochs=100)

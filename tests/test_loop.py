@@ -29,6 +29,7 @@ def _losses(run_dir: Path) -> dict[int, float]:
     return {r["step"]: r["loss"] for r in read_metrics(run_dir)}
 
 
+@pytest.mark.slow
 def test_loss_falls_and_run_dir_is_complete(tmp_path: Path) -> None:
     result = train(_config("train.epochs=6", "train.lr=0.02"), tmp_path / "run", progress=False)
     losses = _losses(tmp_path / "run")
@@ -39,6 +40,7 @@ def test_loss_falls_and_run_dir_is_complete(tmp_path: Path) -> None:
     assert [p.name for p in list_checkpoints(tmp_path / "run")] == ["step_00000044.pt", "step_00000048.pt"]
 
 
+@pytest.mark.slow
 def test_resume_reproduces_uninterrupted_losses_and_weights(tmp_path: Path) -> None:
     full = train(_config("regularizers.uniformity.weight=0.1"), tmp_path / "full", progress=False)
     train(_config("regularizers.uniformity.weight=0.1", "train.max_steps=6"), tmp_path / "cut", progress=False)
@@ -137,6 +139,7 @@ def test_batch_larger_than_dataset_is_a_clear_error(tmp_path: Path) -> None:
         train(_config("train.batch_size=128"), tmp_path / "run", progress=False)
 
 
+@pytest.mark.slow
 def test_online_probe_is_trained_and_logged(tmp_path: Path) -> None:
     train(_config("online_probe_classes=4", "train.epochs=6", "train.lr=0.02"), tmp_path / "run", progress=False)
     records = read_metrics(tmp_path / "run")

@@ -39,6 +39,7 @@ def test_node_task_learns_and_evaluates_with_graphmae_protocol(tmp_path: Path) -
     assert any(name.startswith("logistic regression, test") for name, _ in summary_rows(report))
 
 
+@pytest.mark.slow
 def test_graph_task_with_gin_minibatches_and_svm_protocol(tmp_path: Path) -> None:
     graphs = [star(4 + i % 5) for i in range(20)] + [path(4 + i % 5) for i in range(20)]
     write_tu(tmp_path / "data", "TOY", graphs, [0] * 20 + [1] * 20, node_labels=False)
@@ -54,6 +55,7 @@ def test_graph_task_with_gin_minibatches_and_svm_protocol(tmp_path: Path) -> Non
     assert report["svm"]["folds"] == 10 and report["svm"]["accuracy_mean"] > 90  # stars vs paths
 
 
+@pytest.mark.slow
 def test_uniformity_regularizer_reads_the_node_sample(tmp_path: Path) -> None:
     config = load_config("graph", overrides=[
         *SMALL_GAT, "train.epochs=3", "regularizers.uniformity.weight=0.01", "online_probe_classes=5",

@@ -93,6 +93,7 @@ def test_corrupt_dense_gives_token_rows_and_copies_sources() -> None:
 # -- sparse inputs ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_sparse_rows_round_trip_and_matmul_gradient() -> None:
     x = ring_graph(40).inputs
     rows = SparseRows.from_dense(x)

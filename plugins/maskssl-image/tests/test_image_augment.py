@@ -85,6 +85,7 @@ def _losses(run: Path) -> list[float]:
     return [record["loss"] for record in map(json.loads, lines) if "loss" in record]
 
 
+@pytest.mark.slow
 def test_resume_with_augmentation_on_logs_the_same_losses(photos: Path, tmp_path: Path) -> None:
     common = ["train", "--modality", "image", "--no-progress", "data.dataset=imagefolder", f"data.root={photos}",
               "data.image_size=16", "model.patch_size=4", "encoder.depth=1", "decoder.depth=1",

@@ -51,6 +51,7 @@ def _timm_model(kwargs: dict, state: dict[str, torch.Tensor], num_classes: int) 
     return model.eval()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("num_classes", [0, 10])
 def test_timm_model_loads_the_export_and_gives_the_same_features(
     image_run: Path, exported: tuple[Path, dict], num_classes: int
@@ -94,6 +95,7 @@ def test_mean_pool_and_non_square_images_map_to_avg_pool() -> None:
     assert (features - ours.latent).abs().max() < 1e-5 and (pooled - ours.pooled).abs().max() < 1e-5
 
 
+@pytest.mark.slow
 def test_maskssl_export_json_says_how_to_rebuild_the_encoder(image_run: Path, tmp_path: Path) -> None:
     weights, meta = export_encoder(image_run, tmp_path / "enc.safetensors")
     rebuild = json.loads(meta.read_text())["rebuild"]
@@ -136,6 +138,7 @@ def test_cli_exports_timm_and_says_how_to_load_it(image_run: Path, tmp_path: Pat
     assert set(load_file(str(tmp_path / "vit.safetensors"))) >= {"pos_embed", "cls_token", "patch_embed.proj.weight"}
 
 
+@pytest.mark.slow
 def test_an_export_does_not_replace_a_json_file_it_did_not_write(image_run: Path, tmp_path: Path) -> None:
     mine = tmp_path / "model.json"
     mine.write_text('{"my": "settings"}')

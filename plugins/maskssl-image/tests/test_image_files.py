@@ -98,6 +98,7 @@ def test_images_are_resized_and_cropped_grey_ones_converted_and_unreadable_ones_
         dataset[files.index("broken.png")]
 
 
+@pytest.mark.slow
 def test_unlabelled_folders_pretrain_and_evaluate_without_a_probe(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for index in range(24):
         _save(tmp_path / "photos" / f"{index}.jpg", size=(20, 16))

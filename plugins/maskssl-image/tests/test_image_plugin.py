@@ -25,6 +25,7 @@ def test_entry_points_are_registered() -> None:
     assert registry.get("modality", "image") is ImageModality
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", sorted(p.name for p in (REPO / "configs" / "image").glob("*.yaml")))
 def test_recipes_build(recipe: str) -> None:
     config = load_config(config_path=REPO / "configs" / "image" / recipe)

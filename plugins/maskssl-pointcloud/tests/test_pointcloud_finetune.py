@@ -50,6 +50,7 @@ def test_point_transformer_blocks_get_layer_ids(pretrained: Path) -> None:
     assert layers["norm.weight"] == 3
 
 
+@pytest.mark.slow
 def test_finetune_on_procedural_shapes_runs_and_reports(pretrained: Path, tmp_path: Path) -> None:
     config = load_finetune_config(pretrained, None, ["train.max_steps=3", "finetune.layer_decay=0.75"])
     finetune(config, tmp_path / "ft", progress=False)

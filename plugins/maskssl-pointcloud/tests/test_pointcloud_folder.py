@@ -272,6 +272,7 @@ def test_folder_level_errors(tmp_path: Path) -> None:
 # -- the command line -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_pretrains_on_a_folder_of_ply_meshes_and_checks_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

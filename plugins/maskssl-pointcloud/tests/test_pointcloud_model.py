@@ -241,6 +241,7 @@ def test_point_mae_differs_from_the_default_point_cmae_recipe_only_in_views() ->
     assert point_mae["views"] == 1 and point_mae["regularizers"] == {}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("recipe", sorted(p.name for p in RECIPES.glob("*.yaml")))
 def test_every_recipe_builds_its_model(recipe: str) -> None:
     """Point-MAE's mask count (int(0.6 G)) with the core's rule, one decoder per view, co-mask with two views."""
