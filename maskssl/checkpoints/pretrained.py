@@ -29,11 +29,14 @@ class Pretrained:
     checkpoint: Path | None
 
 
-def load_pretrained(path: str | Path, device: torch.device, *, random_init: bool = False) -> Pretrained:
+def load_pretrained(
+    path: str | Path, device: torch.device, *, random_init: bool = False, data_root: str | None = None
+) -> Pretrained:
     """Rebuild the model of a run directory (newest good checkpoint) or of one checkpoint file.
 
     ``random_init=True`` keeps the freshly built weights (seeded by ``train.seed``): the baseline a
-    pretrained encoder should beat. The model is returned in eval mode on ``device``.
+    pretrained encoder should beat. ``data_root`` replaces the run's ``data.root`` (its data folder moved;
+    the data, and so every result, stay the same). The model is returned in eval mode on ``device``.
     """
     path = Path(path)
     if path.is_dir():
@@ -51,6 +54,8 @@ def load_pretrained(path: str | Path, device: torch.device, *, random_init: bool
             f"(a fine-tuning run's test accuracy is in its results.json)"
         )
     config, built_from = _run_config(checkpoint, state)
+    if data_root is not None:
+        config.data = {**config.data, "root": data_root}
     provenance.check_same_code(state.get("provenance"), config.to_dict(), checkpoint.parent.parent)
     modality = build_modality(config)
     torch.manual_seed(config.train.seed)

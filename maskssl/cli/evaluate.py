@@ -27,7 +27,8 @@ def add_parsers(commands: Subcommands) -> None:
     evaluate.add_argument("--random-init", action="store_true", help="evaluate untrained weights (baseline)")
     evaluate.add_argument("--out", type=output_path, help="folder for eval.json and spectrum.png (default: the run directory)")
     evaluate.add_argument("overrides", nargs="*", metavar="eval.key=value",
-                          help="evaluation settings over the run's eval section, e.g. eval.logreg.weight_decay=0.01")
+                          help="evaluation settings over the run's eval section, e.g. eval.logreg.weight_decay=0.01; "
+                               "data.root=DIR when the run's data folder moved")
     add_eval_options(evaluate)
     evaluate.set_defaults(run=run_eval)
 
@@ -65,9 +66,13 @@ def run_eval(args: argparse.Namespace) -> int:
 
     reimport_for(args.path)
     device = select_device(args.device)
-    pretrained = load_pretrained(args.path, device, random_init=args.random_init)
+    roots = [item.partition("=")[2] for item in args.overrides if item.startswith("data.root=")]
+    settings = [item for item in args.overrides if not item.startswith("data.root=")]
+    pretrained = load_pretrained(args.path, device, random_init=args.random_init, data_root=(roots or [None])[-1])
     set_cpu_threads(pretrained.config.train.threads)
-    report = evaluate(pretrained, device, eval_settings(pretrained.config.eval, args, args.overrides))
+    report = evaluate(pretrained, device, eval_settings(pretrained.config.eval, args, settings))
+    if roots:
+        report["data_root"] = roots[-1]  # the run's data, read from where it lies now
     run_dir = args.path if args.path.is_dir() else args.path.parent.parent
     label = "random init" if args.random_init else f"step {pretrained.step}"
     print(format_table([("run", f"{run_dir} ({label})"), *summary_rows(report)]), flush=True)

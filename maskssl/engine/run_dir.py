@@ -17,14 +17,17 @@ from pathlib import Path
 from typing import IO, Any
 
 from maskssl.checkpoints.io import list_checkpoints, remove_checkpoint_files, remove_partial_files
-from maskssl.config.yaml_files import save_yaml
+from maskssl.config.yaml_files import load_yaml, save_yaml
 from maskssl.engine.task import Task
 from maskssl.errors import CheckpointError, ConfigError, MaskSSLError, WriteError
 from maskssl.registry import provenance
 from maskssl.utils.files import explain_os_error
 
-RESUME_OVERRIDABLE = ("train.max_steps", "train.num_workers", "train.threads", "train.device", "train.log_every")
-"""The keys of a saved config that ``--resume`` may change (besides ``eval.*``): none changes what is computed."""
+RESUME_OVERRIDABLE = (
+    "train.max_steps", "train.num_workers", "train.threads", "train.device", "train.log_every", "data.root",
+)
+"""The keys of a saved config that ``--resume`` may change (besides ``eval.*``): none changes what is computed
+(``data.root``: the same data, moved; the move is recorded in provenance.json)."""
 
 
 def results_path(run_dir: Path) -> Path:
@@ -99,6 +102,16 @@ def _locked(lock: Path, fcntl: Any) -> IO[str]:
         handle.close()  # the holder removed this file as it finished: lock the new one
 
 
+def _record_data_root_move(run_dir: Path, config: dict[str, Any]) -> None:
+    """A resume that points ``data.root`` elsewhere (the data moved): add {from, to} to provenance.json."""
+    saved = load_yaml(run_dir / "config.yaml").get("data", {}) if (run_dir / "config.yaml").is_file() else {}
+    before, now = saved.get("root"), config.get("data", {}).get("root")
+    record = provenance.recorded(run_dir)
+    if before != now and record is not None:
+        moves = [*record.get("data_root_moves", []), {"from": before, "to": now}]
+        provenance.write(run_dir, {**record, "data_root_moves": moves})
+
+
 def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
     """Refuse to mix two runs in one directory unless told to resume or overwrite (writes nothing)."""
     if resume:
@@ -130,6 +143,7 @@ def start_run_dir(run_dir: Path, resume: bool, task: Task, origins: dict[str, An
     ``origins`` (``provenance.describe`` of it; a resumed run keeps the record it has)."""
     if resume:
         remove_partial_files(run_dir)
+        _record_data_root_move(run_dir, task.config_dict())
     else:
         remove_run_files(run_dir)
     try:
