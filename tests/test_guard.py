@@ -3,7 +3,7 @@ or in exit 1 or 2 with exactly one ``maskssl: error:`` line, no traceback, and n
 
 The cases are generated from the config dataclasses (``TrainConfig``, ``EvalConfig``, ``FinetuneSection``) and the
 signatures of every installed masker and regularizer: an option added to any of them joins automatically. Encoder
-and decoder options need their modality's data; they are not here yet.
+and decoder options need their modality's data: the conformance kit's ``check_option_errors`` covers them.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import typing
 from pathlib import Path
-from typing import Any, Literal
 
 import pytest
 
@@ -20,32 +19,13 @@ from maskssl.cli import main
 from maskssl.config.evaluation import EvalConfig
 from maskssl.config.run import TrainConfig
 from maskssl.finetune.config import FinetuneSection
+from maskssl.testing.options import hostile_values as hostile, typed_options
 from tests import toy  # noqa: F401  registers the toy modality in this process
 
 TRAIN = ["train", "--modality", "toy", "--no-progress", "train.max_steps=2"]
 NOT_HERE = {"train.device", "train.compile", "train.init_from", "train.threads", "train.num_workers"}
 """Options whose every value is environment, not a range: a device name, torch.compile's C++ toolchain, a path,
 process and thread counts (a huge one would start that many); each is covered by its own tests."""
-
-
-def hostile(annotation: Any) -> list[str]:
-    """Values (as ``key=value`` text) that a field of this type must survive: out of range, non-finite, unknown."""
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin is Literal:
-        return ["bogus"]
-    if args and type(None) in args:  # X | None: the X values
-        return hostile(next(arg for arg in args if arg is not type(None)))
-    if origin is tuple:
-        return ["[2.0, 3.0]", "[0.9]", "[-1.0, nan]"]
-    if annotation is bool:
-        return ["maybe"]
-    if annotation is int:
-        return ["-3", "0", "1.5"]
-    if annotation is float:
-        return ["-1", "0", "nan", "inf"]
-    if annotation is str:
-        return ["''"]
-    return []
 
 
 def option_cases(config_type: type, prefix: str) -> list[tuple[str, str]]:
@@ -63,13 +43,8 @@ def option_cases(config_type: type, prefix: str) -> list[tuple[str, str]]:
 
 def component_cases(kind: str, name: str, prefix: str) -> list[tuple[str, str]]:
     """(key, hostile value) of every typed option of a registered component."""
-    factory = registry.get(kind, name)
-    hints = typing.get_type_hints(factory.__init__) if isinstance(factory, type) else typing.get_type_hints(factory)
-    return [
-        (f"{prefix}.{option}", value)
-        for option in registry.options_of(factory) if option in hints
-        for value in hostile(hints[option])
-    ]
+    return [(f"{prefix}.{option}", value)
+            for option, annotation in typed_options(kind, name).items() for value in hostile(annotation)]
 
 
 def assert_clean_end(code: int, err: str, out: Path) -> None:

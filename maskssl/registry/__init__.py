@@ -22,6 +22,7 @@ from maskssl.registry.components import (
     register_masker,
     register_modality,
     register_regularizer,
+    type_hints,
     unregister,
 )
 
@@ -40,5 +41,6 @@ __all__ = [
     "register_masker",
     "register_modality",
     "register_regularizer",
+    "type_hints",
     "unregister",
 ]

@@ -220,7 +220,8 @@ def options_of(factory: Callable[..., Any]) -> dict[str, inspect.Parameter]:
     }
 
 
-def _type_hints(factory: Callable[..., Any]) -> dict[str, Any]:
+def type_hints(factory: Callable[..., Any]) -> dict[str, Any]:
+    """Parameter -> resolved type annotation of a factory (class or function); {} when they cannot be resolved."""
     target = factory.__init__ if inspect.isclass(factory) else factory
     try:
         return typing.get_type_hints(target)
@@ -245,7 +246,7 @@ def create(kind: str, section: Mapping[str, Any], *, prefix: str | None = None, 
     factory = get(kind, name)
     options = {k: v for k, v in section.items() if k != "name"}
     accepted = options_of(factory)
-    hints = _type_hints(factory)
+    hints = type_hints(factory)
     valid = sorted(k for k in accepted if k != "**" and k not in injected)
     for key, value in options.items():
         if key in injected:

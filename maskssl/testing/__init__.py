@@ -31,6 +31,7 @@ from maskssl.testing.errors import ConformanceError
 from maskssl.testing.exporter import check_exporter
 from maskssl.testing.masker import check_mask, check_masker, make_tokens
 from maskssl.testing.modality import check_modality, check_tokens
+from maskssl.testing.options import check_option_errors, hostile_values
 from maskssl.testing.regularizer import check_regularizer, make_views
 from maskssl.testing.runtime import available_devices, to_device
 
@@ -48,9 +49,11 @@ __all__ = [
     "check_mask",
     "check_masker",
     "check_modality",
+    "check_option_errors",
     "check_regularizer",
     "check_tokens",
     "distribution_components",
+    "hostile_values",
     "make_tokens",
     "make_views",
     "to_device",

@@ -7,7 +7,8 @@
 
 Maskers and regularizers are checked alone; a modality with its default recipe; an encoder or a
 decoder inside a modality of its own distribution (only a modality knows how to build them), chosen
-with ``encoder.name=`` / ``decoder.name=``; an exporter on the encoder of such a modality. ``overrides`` maps a modality name to ``key=value`` lines
+with ``encoder.name=`` / ``decoder.name=``, whose option checks must refuse bad values as ConfigError
+(``check_option_errors``); an exporter on the encoder of such a modality. ``overrides`` maps a modality name to ``key=value`` lines
 that keep its model small. The pytest plugin ``maskssl.testing.pytest_plugin`` parametrizes a test
 over the components of the distribution under test.
 """
@@ -27,6 +28,7 @@ from maskssl.testing.errors import ConformanceError
 from maskssl.testing.exporter import check_exporter
 from maskssl.testing.masker import check_masker
 from maskssl.testing.modality import check_modality
+from maskssl.testing.options import check_option_errors
 from maskssl.testing.regularizer import check_regularizer
 
 
@@ -56,6 +58,7 @@ def check_component(kind: str, name: str, overrides: Mapping[str, Sequence[str]]
     elif kind in ("encoder", "decoder"):
         modality = host_modality(kind, name)
         case = build_case(modality, [*overrides.get(modality, []), f"{kind}.name={name}"])
+        check_option_errors(kind, name, modality, overrides.get(modality, []))
         if kind == "encoder":
             check_encoder(case.model.encoder, case.tokens, masker=case.model.masker, name=name)
         else:

@@ -94,3 +94,18 @@ def coerce(value: Any, annotation: Any, key: str) -> Any:
 def _mismatch(value: Any, annotation: Any, key: str) -> ConfigError:
     name = getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
     return ConfigError(f"{key}={value!r} has the wrong type: expected {name}")
+
+
+def require_positive(**values: float) -> None:
+    """ConfigError for the first option that is not a positive number (NaN included), named with its value:
+    component constructors call it before a size of 0 or less reaches torch as a division or a tensor shape."""
+    for name, value in values.items():
+        if not value > 0:
+            raise ConfigError(f"{name}={value} must be positive")
+
+
+def require_non_negative(**values: float) -> None:
+    """ConfigError for the first option that is negative (or NaN), named with its value."""
+    for name, value in values.items():
+        if not value >= 0:
+            raise ConfigError(f"{name}={value} cannot be negative")

@@ -10,6 +10,8 @@ import torch
 from torch import Tensor, nn
 
 from maskssl import Decoded, Decoder, Encoded, Tokens
+from maskssl.errors import ConfigError
+from maskssl.utils.typecheck import require_positive
 
 
 class MixerBlock(nn.Module):
@@ -51,8 +53,9 @@ class SignalDecoder(Decoder):
         self, token_dim: int, num_tokens: int, encoder_dim: int, embed_dim: int = 32, depth: int = 2, expansion: int = 2
     ) -> None:
         super().__init__()
+        require_positive(embed_dim=embed_dim)
         if depth < 1 or expansion < 1:
-            raise ValueError(f"depth={depth} and expansion={expansion} must be at least 1")
+            raise ConfigError(f"depth={depth} and expansion={expansion} must be at least 1")
         self.proj = nn.Linear(encoder_dim, embed_dim)
         self.mask_token = nn.Parameter(torch.randn(1, 1, embed_dim) * 0.02)
         self.blocks = nn.Sequential(*(MixerBlock(num_tokens, embed_dim, expansion) for _ in range(depth)))

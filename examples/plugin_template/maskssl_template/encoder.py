@@ -6,6 +6,8 @@ import torch
 from torch import Tensor, nn
 
 from maskssl import Encoded, Encoder, Tokens
+from maskssl.errors import ConfigError
+from maskssl.utils.typecheck import require_non_negative, require_positive
 
 
 def sincos_positions(num_positions: int, width: int) -> Tensor:
@@ -50,8 +52,10 @@ class SignalEncoder(Encoder):
         dropout: float = 0.0,
     ) -> None:
         super().__init__()
+        require_positive(embed_dim=embed_dim, num_heads=num_heads, mlp_ratio=mlp_ratio)  # bad options: ConfigError
+        require_non_negative(depth=depth, dropout=dropout)
         if embed_dim % num_heads or embed_dim % 2:
-            raise ValueError(f"embed_dim={embed_dim} must be even and divisible by num_heads={num_heads}")
+            raise ConfigError(f"embed_dim={embed_dim} must be even and divisible by num_heads={num_heads}")
         self.embed_dim = embed_dim
         self.embed = nn.Linear(token_dim, embed_dim)
         self.register_buffer("pos", sincos_positions(num_tokens, embed_dim)[None], persistent=False)  # [1, L, D]

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from maskssl import Masker, Tokens
+from maskssl.errors import ConfigError
 
 
 def checkerboard(layout: tuple[int, ...], cell: int, device: torch.device) -> Tensor:
@@ -32,7 +33,7 @@ class CheckerboardMasker(Masker):
     def __init__(self, ratio: float = 0.5, cell: int = 1) -> None:
         super().__init__(ratio)
         if cell < 1:
-            raise ValueError(f"cell must be at least 1, got {cell}")
+            raise ConfigError(f"masker.cell={cell} must be at least 1")
         self.cell = cell
 
     def __call__(self, tokens: Tokens, generator: torch.Generator | None = None) -> Tensor:

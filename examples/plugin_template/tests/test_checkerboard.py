@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from maskssl import Tokens, registry
+from maskssl.errors import ConfigError
 from maskssl.testing import check_masker
 from maskssl_template import CheckerboardMasker
 
@@ -61,5 +62,5 @@ def test_high_ratio_hides_the_first_colour_then_random_others() -> None:
 def test_rejects_a_grid_that_does_not_fit_and_a_bad_cell() -> None:
     with pytest.raises(ValueError, match=r"grid=\(3, 3\) does not lay out the 10 tokens"):
         CheckerboardMasker(0.5)(tokens(1, 10, (3, 3)))
-    with pytest.raises(ValueError, match="cell must be at least 1"):
+    with pytest.raises(ConfigError, match="masker.cell=0 must be at least 1"):
         CheckerboardMasker(0.5, cell=0)

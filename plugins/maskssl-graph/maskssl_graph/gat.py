@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from maskssl import Decoded, Decoder, Encoded, Encoder, Tokens
 from maskssl.errors import ConfigError
+from maskssl.utils.typecheck import require_positive
 from maskssl_graph.corruption import sample_corruption
 from maskssl_graph.gat_layer import GATLayer
 from maskssl_graph.layers import Activation, Norm, make_activation, make_norm
@@ -58,6 +59,7 @@ class GATEncoder(Encoder):
         replace_rate: float = 0.0,
     ) -> None:
         super().__init__()
+        require_positive(hidden_dim=hidden_dim, num_heads=num_heads)
         if hidden_dim % num_heads:
             raise ConfigError(f"hidden_dim={hidden_dim} must be divisible by num_heads={num_heads}")
         if num_layers < 1:

@@ -9,6 +9,7 @@ from torch_geometric.nn import GINConv
 
 from maskssl import Decoded, Decoder, Encoded, Encoder, Tokens
 from maskssl.errors import ConfigError
+from maskssl.utils.typecheck import require_positive
 from maskssl_graph.corruption import corrupt_dense, sample_corruption
 from maskssl_graph.layers import Activation, Norm, make_activation, make_norm
 from maskssl_graph.pooling import Pooling, pool_samples
@@ -58,6 +59,7 @@ class GINEncoder(Encoder):
         replace_rate: float = 0.0,
     ) -> None:
         super().__init__()
+        require_positive(hidden_dim=hidden_dim)
         if num_layers < 1:
             raise ConfigError(f"num_layers={num_layers} must be at least 1")
         if not 0.0 <= replace_rate < 1.0:

@@ -12,6 +12,7 @@ from maskssl import Decoded, Decoder, Encoded, Tokens
 from maskssl.errors import ConfigError
 from maskssl.layers.init import init_transformer_weights
 from maskssl.layers.visible import scatter_visible
+from maskssl.utils.typecheck import require_non_negative, require_positive
 from maskssl_image.ops.positions import sincos_pos_embed_with_cls
 
 
@@ -43,6 +44,8 @@ class MAEDecoder(Decoder):
         mlp_ratio: float = 4.0,
     ) -> None:
         super().__init__()
+        require_positive(embed_dim=embed_dim, num_heads=num_heads, mlp_ratio=mlp_ratio)
+        require_non_negative(depth=depth)
         if embed_dim % 4:
             raise ConfigError(f"embed_dim={embed_dim} must be divisible by 4 for the 2-D sin-cos position embedding")
         if embed_dim % num_heads:

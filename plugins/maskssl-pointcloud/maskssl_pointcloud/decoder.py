@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from maskssl import Decoded, Decoder, Encoded, Tokens
 from maskssl.layers.init import init_transformer_weights
 from maskssl.layers.visible import scatter_visible
+from maskssl.utils.typecheck import require_non_negative, require_positive
 from maskssl_pointcloud.transformer import PositionalBlocks, position_mlp
 
 
@@ -40,6 +41,8 @@ class PointMAEDecoder(Decoder):
         drop_path_rate: float = 0.1,
     ) -> None:
         super().__init__()
+        require_positive(embed_dim=embed_dim, num_heads=num_heads, mlp_ratio=mlp_ratio)
+        require_non_negative(depth=depth, drop_path_rate=drop_path_rate)
         self.embed = nn.Identity() if encoder_dim == embed_dim else nn.Linear(encoder_dim, embed_dim)
         self.mask_token = nn.Parameter(torch.zeros(embed_dim))
         self.pos_embed = position_mlp(embed_dim)
