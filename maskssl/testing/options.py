@@ -4,8 +4,9 @@ command line), never as another exception from deep inside torch.
     from maskssl.testing import check_option_errors
     check_option_errors("encoder", "vit", "image", ["encoder.depth=1"])
 
-Every typed option of the component's constructor is given each value of ``hostile_values`` in turn; building it
-through the modality (as a run does) must either succeed or raise ConfigError.
+Every typed option of the component's constructor is given each value of ``hostile_values`` in turn; building the
+model with it (as a run does) and one training forward pass on a batch must either succeed or raise ConfigError:
+a value the constructor accepts must not fail later (a dropout rate of 2 at the first step).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from maskssl import registry
-from maskssl.build import build_modality
+from maskssl.build import build_model
 from maskssl.config.load import load_config
 from maskssl.errors import ConfigError
+from maskssl.testing.case import build_case
 from maskssl.testing.errors import describe, fail
 
 
@@ -49,18 +51,18 @@ def typed_options(kind: str, name: str) -> dict[str, Any]:
 
 
 def check_option_errors(kind: str, name: str, modality: str, overrides: Sequence[str] = ()) -> None:
-    """Build the ``kind`` (encoder or decoder) ``name`` inside ``modality`` with each hostile value of each of its
-    typed options; ConformanceError naming the first value that raises anything but ConfigError."""
+    """Build the model with the ``kind`` (encoder or decoder) ``name`` inside ``modality`` and run one training
+    forward, with each hostile value of each of its typed options; ConformanceError naming the first value that
+    raises anything but ConfigError."""
     component = describe(kind, registry.get(kind, name), name)
     base = [*overrides, f"{kind}.name={name}"]
-    built = build_modality(load_config(modality, None, base))
+    case = build_case(modality, base)
+    tokens = case.tokens()
     for option, annotation in typed_options(kind, name).items():
         for value in hostile_values(annotation):
             try:
-                config = load_config(modality, None, [*base, f"{kind}.{option}={value}"])
-                encoder = built.build_encoder(dict(config.encoder))
-                if kind == "decoder":
-                    built.build_decoder(dict(config.decoder), encoder)
+                model = build_model(case.modality, load_config(modality, None, [*base, f"{kind}.{option}={value}"]))
+                model.train()(tokens).loss.backward()
             except ConfigError:
                 continue
             except Exception as exc:  # the component's own code, or torch below it

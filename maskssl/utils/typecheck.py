@@ -109,3 +109,10 @@ def require_non_negative(**values: float) -> None:
     for name, value in values.items():
         if not value >= 0:
             raise ConfigError(f"{name}={value} cannot be negative")
+
+
+def require_probability(**values: float) -> None:
+    """ConfigError for the first option outside [0, 1] (NaN included): dropout and drop-path rates."""
+    for name, value in values.items():
+        if not 0 <= value <= 1:
+            raise ConfigError(f"{name}={value} must be in [0, 1]")

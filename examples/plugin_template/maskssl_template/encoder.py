@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from maskssl import Encoded, Encoder, Tokens
 from maskssl.errors import ConfigError
-from maskssl.utils.typecheck import require_non_negative, require_positive
+from maskssl.utils.typecheck import require_positive, require_probability
 
 
 def sincos_positions(num_positions: int, width: int) -> Tensor:
@@ -53,7 +53,9 @@ class SignalEncoder(Encoder):
     ) -> None:
         super().__init__()
         require_positive(embed_dim=embed_dim, num_heads=num_heads, mlp_ratio=mlp_ratio)  # bad options: ConfigError
-        require_non_negative(depth=depth, dropout=dropout)
+        if depth < 1:
+            raise ConfigError(f"depth={depth} must be at least 1 (torch's TransformerEncoder needs a layer)")
+        require_probability(dropout=dropout)
         if embed_dim % num_heads or embed_dim % 2:
             raise ConfigError(f"embed_dim={embed_dim} must be even and divisible by num_heads={num_heads}")
         self.embed_dim = embed_dim

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from maskssl import Decoded, Decoder, Encoded, Encoder, Tokens
 from maskssl.errors import ConfigError
-from maskssl.utils.typecheck import require_positive
+from maskssl.utils.typecheck import require_positive, require_probability
 from maskssl_graph.corruption import sample_corruption
 from maskssl_graph.gat_layer import GATLayer
 from maskssl_graph.layers import Activation, Norm, make_activation, make_norm
@@ -60,6 +60,7 @@ class GATEncoder(Encoder):
     ) -> None:
         super().__init__()
         require_positive(hidden_dim=hidden_dim, num_heads=num_heads)
+        require_probability(in_drop=in_drop, attn_drop=attn_drop)
         if hidden_dim % num_heads:
             raise ConfigError(f"hidden_dim={hidden_dim} must be divisible by num_heads={num_heads}")
         if num_layers < 1:
@@ -157,6 +158,7 @@ class GATDecoder(Decoder):
         predict_visible: bool = False,
     ) -> None:
         super().__init__()
+        require_probability(in_drop=in_drop, attn_drop=attn_drop)
         self.in_drop = in_drop
         self.predict_visible = predict_visible
         self.to_decoder = nn.Linear(encoder_dim, encoder_dim, bias=False)  # GraphMAE's encoder_to_decoder

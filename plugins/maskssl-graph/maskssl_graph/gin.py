@@ -9,7 +9,7 @@ from torch_geometric.nn import GINConv
 
 from maskssl import Decoded, Decoder, Encoded, Encoder, Tokens
 from maskssl.errors import ConfigError
-from maskssl.utils.typecheck import require_positive
+from maskssl.utils.typecheck import require_positive, require_probability
 from maskssl_graph.corruption import corrupt_dense, sample_corruption
 from maskssl_graph.layers import Activation, Norm, make_activation, make_norm
 from maskssl_graph.pooling import Pooling, pool_samples
@@ -60,6 +60,7 @@ class GINEncoder(Encoder):
     ) -> None:
         super().__init__()
         require_positive(hidden_dim=hidden_dim)
+        require_probability(in_drop=in_drop)
         if num_layers < 1:
             raise ConfigError(f"num_layers={num_layers} must be at least 1")
         if not 0.0 <= replace_rate < 1.0:
@@ -110,6 +111,7 @@ class GINDecoder(Decoder):
         learn_eps: bool = False,
     ) -> None:
         super().__init__()
+        require_probability(in_drop=in_drop)
         self.in_drop = in_drop
         self.to_decoder = nn.Linear(encoder_dim, encoder_dim, bias=False)  # GraphMAE's encoder_to_decoder
         self.conv = GINConv(gin_mlp(encoder_dim, encoder_dim, out_dim, activation, norm), eps=0.0, train_eps=learn_eps)

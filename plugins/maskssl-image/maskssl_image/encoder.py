@@ -14,7 +14,7 @@ from maskssl import Encoded, Encoder, Tokens
 from maskssl.errors import ConfigError
 from maskssl.layers.init import init_transformer_weights
 from maskssl.layers.visible import gather_visible
-from maskssl.utils.typecheck import require_non_negative, require_positive
+from maskssl.utils.typecheck import require_non_negative, require_positive, require_probability
 from maskssl_image.ops.positions import sincos_pos_embed_with_cls
 
 
@@ -53,7 +53,8 @@ class ViTEncoder(Encoder):
     ) -> None:
         super().__init__()
         require_positive(embed_dim=embed_dim, num_heads=num_heads, mlp_ratio=mlp_ratio)
-        require_non_negative(depth=depth, drop_path_rate=drop_path_rate)
+        require_non_negative(depth=depth)
+        require_probability(drop_path_rate=drop_path_rate)
         if pool not in ("cls", "mean"):
             raise ConfigError(f"pool='{pool}' must be 'cls' or 'mean'")
         height, width = (img_size, img_size) if isinstance(img_size, int) else img_size

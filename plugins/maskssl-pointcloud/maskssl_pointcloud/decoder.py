@@ -8,7 +8,7 @@ from torch import Tensor, nn
 from maskssl import Decoded, Decoder, Encoded, Tokens
 from maskssl.layers.init import init_transformer_weights
 from maskssl.layers.visible import scatter_visible
-from maskssl.utils.typecheck import require_non_negative, require_positive
+from maskssl.utils.typecheck import require_non_negative, require_positive, require_probability
 from maskssl_pointcloud.transformer import PositionalBlocks, position_mlp
 
 
@@ -42,7 +42,8 @@ class PointMAEDecoder(Decoder):
     ) -> None:
         super().__init__()
         require_positive(embed_dim=embed_dim, num_heads=num_heads, mlp_ratio=mlp_ratio)
-        require_non_negative(depth=depth, drop_path_rate=drop_path_rate)
+        require_non_negative(depth=depth)
+        require_probability(drop_path_rate=drop_path_rate)
         self.embed = nn.Identity() if encoder_dim == embed_dim else nn.Linear(encoder_dim, embed_dim)
         self.mask_token = nn.Parameter(torch.zeros(embed_dim))
         self.pos_embed = position_mlp(embed_dim)

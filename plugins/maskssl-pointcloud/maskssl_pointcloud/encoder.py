@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from maskssl import Encoded, Encoder, Tokens
 from maskssl.layers.init import init_transformer_weights
 from maskssl.layers.visible import gather_visible
-from maskssl.utils.typecheck import require_non_negative, require_positive
+from maskssl.utils.typecheck import require_non_negative, require_positive, require_probability
 from maskssl_pointcloud.pointnet import MiniPointNet
 from maskssl_pointcloud.transformer import PositionalBlocks, position_mlp
 
@@ -49,7 +49,8 @@ class PointTransformerEncoder(Encoder):
     ) -> None:
         super().__init__()
         require_positive(embed_dim=embed_dim, num_heads=num_heads, mlp_ratio=mlp_ratio, pointnet_width=pointnet_width)
-        require_non_negative(depth=depth, drop_path_rate=drop_path_rate)
+        require_non_negative(depth=depth)
+        require_probability(drop_path_rate=drop_path_rate)
         self.embed_dim = embed_dim
         self.group_embed = MiniPointNet(embed_dim, pointnet_width)
         self.pos_embed = position_mlp(embed_dim)
