@@ -137,3 +137,53 @@ def test_finetune_survives_a_hostile_option(
     out = tmp_path / "ft"
     code = main(["finetune", str(toy_run), "--out", str(out), "--no-progress", "train.max_steps=1", f"{key}={value}"])
     assert_clean_end(code, capsys.readouterr().err, out)
+
+
+def command_cases(run: Path, tmp_path: Path) -> list[list[str]]:
+    """Hostile invocations of every command the options above do not reach: wrong kinds, missing paths, bad values."""
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("train: {epochs: 1}\n")
+    missing = str(tmp_path / "missing")
+    return [
+        ["train", "--modality", "nope"],
+        ["train", "--modality", "toy", "--config", missing],
+        ["train", "--modality", "toy", "--resume", "--out", missing],
+        ["train", "--modality", "toy", "not-a-key-value"],
+        ["finetune", missing],
+        ["finetune", str(recipe)],
+        ["finetune", str(run), "--config", "graph/finetune/tu"],
+        ["eval", missing],
+        ["eval", str(run), "train.epochs=3"],
+        ["eval", str(run), "--device", "tpu"],
+        ["sweep", "--modality", "toy", "--ratios", "0.5,1.5", "--out", str(tmp_path / "sweep")],
+        ["sweep", "--modality", "toy", "--ratios", "half", "--out", str(tmp_path / "sweep")],
+        ["export", missing, "--out", str(tmp_path / "x.safetensors")],
+        ["export", str(run), "--format", "onnx", "--out", str(tmp_path / "x.safetensors")],
+        ["export", str(recipe), "--out", str(tmp_path / "x.safetensors")],
+        ["data", "check", "--modality", "toy", "--workers", "-1"],
+        ["data", "check", "--modality", "nope"],
+        ["config", "show", "--modality", "toy", "train.epochs=-1"],
+        ["config", "show", "--config", str(tmp_path)],
+        ["config", "list", "extra"],
+        ["plugins", "list", "--bogus"],
+        ["plugins"],
+    ]
+
+
+def test_every_command_ends_hostile_input_in_one_line(
+    toy_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    for argv in command_cases(toy_run, tmp_path):
+        try:
+            code = main(argv)
+        except SystemExit as exit_:  # argparse's usage errors
+            code = int(exit_.code or 0)
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()
+        assert code in (1, 2) and "Traceback" not in err, (argv, code, err)
+        assert len(lines) == 1 and "error:" in lines[0], (argv, lines)
+    covered = {argv[0] if argv[0] not in ("data", "config", "plugins") else " ".join(argv[:2])
+               for argv in command_cases(toy_run, tmp_path)}
+    assert covered >= {"train", "finetune", "eval", "sweep", "export", "data check", "config show", "config list",
+                       "plugins list", "plugins"}
