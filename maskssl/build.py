@@ -7,7 +7,7 @@ from typing import Any, Protocol
 from maskssl import registry
 from maskssl.config.run import RunConfig, from_mapping
 from maskssl.errors import ConfigError
-from maskssl.interfaces import Modality
+from maskssl.interfaces import Masker, Modality, Regularizer
 from maskssl.layers.probe_head import OnlineProbe
 from maskssl.model import MaskedAutoencoder
 
@@ -35,16 +35,23 @@ def build_modality(config: ModalitySections) -> Modality:
     return cls(data, model)
 
 
-def build_model(modality: Modality, config: RunConfig) -> MaskedAutoencoder:
-    """Encoder, one decoder per view, masker and weighted regularizers, as the config says."""
-    encoder = modality.build_encoder(dict(config.encoder))
-    decoders = [modality.build_decoder(dict(config.decoder), encoder) for _ in range(config.views)]
+def build_masker_and_regularizers(config: RunConfig) -> tuple[Masker, dict[str, tuple[float, Regularizer]]]:
+    """The masker and the weighted regularizers (name -> (weight, term)) the config names: the parts of the model
+    that need nothing from the data, so ``maskssl config show`` runs their option checks too."""
     masker = registry.create("masker", config.masker)
-    regularizers: dict[str, tuple[float, Any]] = {}
+    regularizers: dict[str, tuple[float, Regularizer]] = {}
     for name, section in config.regularizers.items():
         options = {k: v for k, v in section.items() if k != "weight"}
         regularizer = registry.create("regularizer", {"name": name, **options}, prefix=f"regularizers.{name}")
         regularizers[name] = (float(section["weight"]), regularizer)
+    return masker, regularizers
+
+
+def build_model(modality: Modality, config: RunConfig) -> MaskedAutoencoder:
+    """Encoder, one decoder per view, masker and weighted regularizers, as the config says."""
+    encoder = modality.build_encoder(dict(config.encoder))
+    decoders = [modality.build_decoder(dict(config.decoder), encoder) for _ in range(config.views)]
+    masker, regularizers = build_masker_and_regularizers(config)
     return MaskedAutoencoder(
         encoder=encoder,
         decoders=decoders,

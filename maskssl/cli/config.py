@@ -34,7 +34,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    from maskssl.build import build_masker_and_regularizers
     from maskssl.config.show import layers, show
 
-    print(show(*layers(args.modality, args.config, args.overrides)), end="")
+    config, stack = layers(args.modality, args.config, args.overrides)
+    build_masker_and_regularizers(config)  # their option checks (ConfigError) run here too, as in a run
+    print(show(config, stack), end="")
     return 0

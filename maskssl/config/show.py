@@ -27,7 +27,6 @@ def layers(
     """The resolved config and its layers as (origin label, values), lowest first."""
     found = config_layers(modality, config_path, overrides)
     config = found.resolve()
-    check_standalone_components(config)
     stack = [
         ("default", RunConfig().to_dict()),
         *plugin_defaults(config),
@@ -37,15 +36,6 @@ def layers(
         ("override", found.overrides),
     ]
     return config, [(label, values) for label, values in stack if values]
-
-
-def check_standalone_components(config: RunConfig) -> None:
-    """Build the masker and the regularizers as a run would, so their option checks (ConfigError) run here too;
-    the encoder and decoder need values the modality reads off the data, and are checked when a run builds them."""
-    registry.create("masker", config.masker)
-    for name, section in config.regularizers.items():
-        registry.create("regularizer", {"name": name, **{k: v for k, v in section.items() if k != "weight"}},
-                        prefix=f"regularizers.{name}")
 
 
 def plugin_defaults(config: RunConfig) -> list[tuple[str, dict[str, Any]]]:
