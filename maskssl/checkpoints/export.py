@@ -24,7 +24,7 @@ from safetensors.torch import save
 from maskssl import registry
 from maskssl.build import build_modality
 from maskssl.checkpoints.pretrained import load_pretrained
-from maskssl.checkpoints.sources import EXPORT_FORMAT, PretrainedSource, exporter_of
+from maskssl.checkpoints.sources import EXPORT_FORMAT, PretrainedSource, written_by
 from maskssl.config.run import RunConfig, from_mapping
 from maskssl.errors import CheckpointError, MaskSSLError, WriteError
 from maskssl.interfaces import Encoder
@@ -99,11 +99,9 @@ def load_encoder(path: str | Path, device: torch.device | str = "cpu") -> Encode
 def _is_export_metadata(meta: Path) -> bool:
     """Whether ``meta`` is the JSON an earlier export wrote (maskssl's format or an installed exporter's)."""
     try:
-        info = json.loads(meta.read_text())
+        return written_by(json.loads(meta.read_text())) is not None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return False
-    known = isinstance(info, dict) and info.get("format") == EXPORT_FORMAT
-    return known or (isinstance(info, dict) and exporter_of(info.get("format")) is not None)
 
 
 def _rebuild_info(encoder: Encoder, modality: str, name: str, weights: Path) -> dict[str, Any]:

@@ -88,14 +88,14 @@ class PretrainedSource:
             info = json.loads(meta.read_text())
         except json.JSONDecodeError as exc:
             raise CheckpointError(f"{meta} is not valid JSON ({exc}); export the encoder again") from exc
-        exported_as = exporter_of(info.get("format")) if isinstance(info, dict) else None
-        if exported_as is not None:
+        exported_as = written_by(info)
+        if exported_as is None:
+            raise CheckpointError(f"{meta} is not a maskssl encoder export (expected format {EXPORT_FORMAT})")
+        if exported_as != "maskssl":
             raise CheckpointError(
                 f"{meta} is a {exported_as} export (maskssl export --format {exported_as}), which {exported_as} "
                 f"loads; for maskssl export the run with --format maskssl, or pass the run directory itself"
             )
-        if not isinstance(info, dict) or info.get("format") != EXPORT_FORMAT:
-            raise CheckpointError(f"{meta} is not a maskssl encoder export (expected format {EXPORT_FORMAT})")
         try:
             encoder_state = load_file(str(weights))
         except (SafetensorError, OSError) as exc:
@@ -103,10 +103,15 @@ class PretrainedSource:
         return cls(path=path, config=info["config"], encoder_state=encoder_state, step=int(info.get("step", 0)))
 
 
-def exporter_of(format_id: object) -> str | None:
-    """The name of the installed exporter (``maskssl.exporters``) that writes ``format_id``, if any."""
+def written_by(info: object) -> str | None:
+    """Which export wrote the metadata ``info`` (a loaded JSON): "maskssl", an installed exporter's name
+    (``maskssl.exporters``), or None. Exporters are imported only for a format that is not maskssl's own."""
+    if not isinstance(info, dict):
+        return None
+    if info.get("format") == EXPORT_FORMAT:
+        return "maskssl"
     for name in registry.list_names("exporter"):
-        if registry.get("exporter", name).format_id == format_id:
+        if registry.get("exporter", name).format_id == info.get("format"):
             return name
     return None
 

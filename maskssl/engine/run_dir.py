@@ -113,7 +113,8 @@ def _record_data_root_move(run_dir: Path, config: dict[str, Any]) -> None:
 
 
 def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
-    """Refuse to mix two runs in one directory unless told to resume or overwrite (writes nothing)."""
+    """Refuse to mix two runs in one directory unless told to resume or overwrite (writes nothing; a file given
+    as the directory is refused by ``claim_run_dir``, which comes first)."""
     if resume:
         if not list_checkpoints(run_dir):
             raise CheckpointError(f"--resume: no checkpoint in {run_dir}/checkpoints; start a new run instead")
@@ -122,8 +123,6 @@ def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
             f"{run_dir} already holds a run; pass --resume to continue it, --overwrite to replace it, "
             f"or choose another --out"
         )
-    if run_dir.exists() and not run_dir.is_dir():
-        raise ConfigError(f"--out {run_dir} is a file; choose a directory")
 
 
 def remove_run_files(run_dir: Path) -> None:
